@@ -1,0 +1,115 @@
+/**
+ * Configuration (SPEC §3): `.env` (or `--env-file`), real environment variables over it,
+ * flags over both. Values are validated when a command asks for them, so a bad variable that a
+ * command does not use does not stop it; a bad one it uses stops it with exit 2, naming it.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import type { RefreshMode } from './core/merge.js';
+import { UsageError } from './errors.js';
+import type { StorePaths } from './store/keystore.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface EnvSource {
+  env: Env;
+  /** The env file that was loaded, if any. */
+  envFile: string | undefined;
+}
+
+/** Load `.env` from the working directory (or `envFile`, which must exist) under the real environment. */
+export function loadEnv(envFile: string | undefined, processEnv: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): EnvSource {
+  const path = resolve(cwd, envFile ?? '.env');
+  let fileVars: Record<string, string> = {};
+  let loaded: string | undefined;
+  try {
+    fileVars = parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+    loaded = path;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (envFile !== undefined || code !== 'ENOENT') {
+      throw new UsageError(`cannot read env file ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  }
+  return { env: { ...fileVars, ...processEnv }, envFile: loaded };
+}
+
+function value(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+export function envString(env: Env, name: string, fallback: string): string;
+export function envString(env: Env, name: string): string | undefined;
+export function envString(env: Env, name: string, fallback?: string): string | undefined {
+  return value(env, name) ?? fallback;
+}
+
+export function parseIntStrict(raw: string, what: string, min = 0): number {
+  if (!/^\s*\d+\s*$/.test(raw) || Number(raw) < min) {
+    throw new UsageError(`${what} must be a whole number${min > 0 ? ` ≥ ${min}` : ''}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+export function parsePositiveNumber(raw: string, what: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${what} must be a positive number, got "${raw}"`);
+  return n;
+}
+
+export function envInt(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = value(env, name);
+  return raw === undefined ? fallback : parseIntStrict(raw, name, min);
+}
+
+export function parseBool(raw: string, what: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new UsageError(`${what} must be true or false, got "${raw}"`);
+}
+
+export function envBool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = value(env, name);
+  return raw === undefined ? fallback : parseBool(raw, name);
+}
+
+export function parseMode(raw: string, what: string): RefreshMode {
+  const v = raw.trim().toLowerCase();
+  if (v === 'append' || v === 'replace') return v;
+  throw new UsageError(`${what} must be "append" or "replace", got "${raw}"`);
+}
+
+export function storePaths(env: Env, dataDirFlag: string | undefined, cwd = process.cwd()): StorePaths {
+  const dataDir = resolve(cwd, dataDirFlag ?? envString(env, 'DATA_DIR', './data'));
+  // --data-dir moves the whole store; the per-file variables apply otherwise.
+  const keysFile = dataDirFlag ? undefined : envString(env, 'API_KEYS_FILE');
+  const invalidFile = dataDirFlag ? undefined : envString(env, 'INVALID_COOKIES_FILE');
+  return {
+    dataDir,
+    keysFile: keysFile ? resolve(cwd, keysFile) : resolve(dataDir, 'api_keys.json'),
+    invalidFile: invalidFile ? resolve(cwd, invalidFile) : resolve(dataDir, 'invalid_cookies.json'),
+  };
+}
+
+export function minCookieCount(env: Env): number {
+  return envInt(env, 'MIN_COOKIE_COUNT', 2);
+}
+
+export function refreshMode(env: Env): RefreshMode {
+  const raw = value(env, 'COOKIE_REFRESH_MODE');
+  return raw === undefined ? 'append' : parseMode(raw, 'COOKIE_REFRESH_MODE');
+}
+
+/** Parse a JSON env variable, naming it on error. */
+export function envJson(env: Env, name: string): unknown {
+  const raw = value(env, name);
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch (e) {
+    throw new UsageError(`${name} is not valid JSON: ${(e as Error).message}`);
+  }
+}

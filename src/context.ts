@@ -1,0 +1,51 @@
+/**
+ * What every command gets: IO, the environment, the key store. Built from the global flags
+ * (`cmd.optsWithGlobals()`), injectable in tests.
+ */
+import type { Command } from 'commander';
+import { loadEnv, storePaths, type Env } from './config.js';
+import { KeyStore } from './store/keystore.js';
+import { IO } from './ui/io.js';
+
+export interface GlobalOptions {
+  dataDir?: string;
+  envFile?: string;
+  json?: boolean;
+  reveal?: boolean;
+  color?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export interface AppContext {
+  io: IO;
+  env: Env;
+  envFile: string | undefined;
+  store: KeyStore;
+  /** `--data-dir` as given (it overrides DATA_DIR and the per-file variables). */
+  dataDirFlag: string | undefined;
+  /** Current time in seconds; injectable for tests of expiry. */
+  nowSec: () => number;
+}
+
+export function createContext(opts: GlobalOptions, overrides: Partial<AppContext> = {}): AppContext {
+  const { env, envFile } = loadEnv(opts.envFile);
+  const noColor = opts.color === false || ('NO_COLOR' in env && env.NO_COLOR !== '');
+  const io =
+    overrides.io ??
+    new IO({ json: opts.json, quiet: opts.quiet, verbose: opts.verbose, reveal: opts.reveal, color: noColor ? false : undefined });
+  return {
+    io,
+    env,
+    envFile,
+    store: new KeyStore(storePaths(env, opts.dataDir)),
+    dataDirFlag: opts.dataDir,
+    nowSec: () => Math.floor(Date.now() / 1000),
+    ...overrides,
+  };
+}
+
+/** The context of a commander action: global flags merged with the command's own. */
+export function contextOf(cmd: Command): AppContext {
+  return createContext(cmd.optsWithGlobals<GlobalOptions>());
+}

@@ -1,0 +1,129 @@
+/**
+ * Cursor session cookies (`WorkosCursorSessionToken` values): parsing, identity, claims.
+ * Pure functions, no I/O.
+ *
+ * Accepted forms (surrounding whitespace and quotes are trimmed):
+ *   user_01ABC%3A%3AeyJ...   session token, URL-encoded (`%3a%3a` in any case)
+ *   user_01ABC::eyJ...       session token, decoded
+ *   eyJ...                   bare JWT
+ */
+
+export type CookieForm = 'encoded' | 'decoded' | 'jwt';
+
+export interface Cookie {
+  /** The cookie exactly as it is stored (input with outer whitespace/quotes trimmed). */
+  readonly raw: string;
+  readonly form: CookieForm;
+  /** The JWT; the cookie's identity. */
+  readonly jwt: string;
+  /** `user_...` prefix or the part of `sub` after `|`. */
+  readonly userId: string | undefined;
+  /** Expiry in epoch seconds, when the JWT carries `exp`. */
+  readonly exp: number | undefined;
+}
+
+export type ParseResult = { ok: true; cookie: Cookie } | { ok: false; reason: 'malformed'; detail: string };
+
+const SEPARATOR_ENCODED = /%3a%3a/i;
+const BASE64URL_PART = /^[A-Za-z0-9_-]+={0,2}$/;
+const QUOTES = /^["'`]+|["'`]+$/g;
+
+/** Trim surrounding whitespace and quotes (repeatedly: `" 'abc' "` → `abc`). */
+export function normalizeCookieText(input: string): string {
+  let s = input;
+  for (;;) {
+    const next = s.trim().replace(QUOTES, '');
+    if (next === s) return s;
+    s = next;
+  }
+}
+
+/** Split a normalised cookie into its optional user prefix and its JWT part, without validating. */
+function split(s: string): { prefix: string | undefined; jwt: string; form: CookieForm } {
+  const d = s.indexOf('::');
+  if (d >= 0) return { prefix: s.slice(0, d), jwt: s.slice(d + 2), form: 'decoded' };
+  const m = SEPARATOR_ENCODED.exec(s);
+  if (m) return { prefix: s.slice(0, m.index), jwt: s.slice(m.index + 3 * 2), form: 'encoded' };
+  return { prefix: undefined, jwt: s, form: 'jwt' };
+}
+
+/**
+ * The identity of a cookie: its JWT. Cheap (no decoding), for building sets over whole stores.
+ * Two forms of the same session token have the same identity.
+ */
+export function cookieIdentity(input: string): string {
+  return split(normalizeCookieText(input)).jwt;
+}
+
+/** Decode a JWT's payload; undefined when it is not three base64url parts with a JSON object payload. */
+export function decodeJwtPayload(jwt: string): Record<string, unknown> | undefined {
+  const parts = jwt.split('.');
+  if (parts.length !== 3) return undefined;
+  const [h, p, sig] = parts as [string, string, string];
+  if (!BASE64URL_PART.test(h) || !BASE64URL_PART.test(p) || (sig !== '' && !BASE64URL_PART.test(sig))) return undefined;
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
+    return payload as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fully parse and validate a cookie in any of the three forms. */
+export function parseCookie(input: string): ParseResult {
+  const raw = normalizeCookieText(input);
+  if (raw === '') return { ok: false, reason: 'malformed', detail: 'empty' };
+  if (/\s/.test(raw)) return { ok: false, reason: 'malformed', detail: 'contains whitespace' };
+  const { prefix, jwt, form } = split(raw);
+  if (prefix !== undefined && !/^[A-Za-z0-9_|-]+$/.test(prefix)) {
+    return { ok: false, reason: 'malformed', detail: 'bad user prefix' };
+  }
+  const payload = decodeJwtPayload(jwt);
+  if (!payload) return { ok: false, reason: 'malformed', detail: 'not a JWT with a JSON payload' };
+  let exp: number | undefined;
+  if (payload.exp !== undefined) {
+    if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) {
+      return { ok: false, reason: 'malformed', detail: '`exp` is not a number' };
+    }
+    exp = payload.exp;
+  }
+  let userId: string | undefined;
+  if (prefix && prefix.startsWith('user_')) userId = prefix;
+  else if (typeof payload.sub === 'string') {
+    const bar = payload.sub.lastIndexOf('|');
+    userId = bar >= 0 ? payload.sub.slice(bar + 1) : payload.sub;
+    if (userId === '') userId = undefined;
+  }
+  if (!userId && prefix) userId = prefix;
+  return { ok: true, cookie: { raw, form, jwt, userId, exp } };
+}
+
+/** True when the cookie carries an `exp` at or before `nowSec`. */
+export function isExpired(cookie: Pick<Cookie, 'exp'>, nowSec: number): boolean {
+  return cookie.exp !== undefined && cookie.exp <= nowSec;
+}
+
+/** The value of the `WorkosCursorSessionToken` cookie header for a parsed cookie. */
+export function sessionTokenHeaderValue(cookie: Cookie): string | undefined {
+  if (!cookie.userId) return undefined;
+  return `${cookie.userId}%3A%3A${cookie.jwt}`;
+}
+
+export const REFUSAL_REASONS = ['malformed', 'expired', 'duplicate', 'known-invalid'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+export function emptyRejections(): Record<RefusalReason, number> {
+  return { malformed: 0, expired: 0, duplicate: 0, 'known-invalid': 0 };
+}
+
+/**
+ * Mask a secret for display: `user_01AB…x9Qk`. Short strings are hidden entirely.
+ * Masking is applied to the whole stored form, so the user id prefix stays recognisable.
+ */
+export function maskSecret(value: string): string {
+  const s = normalizeCookieText(value);
+  if (s.length >= 24) return `${s.slice(0, 8)}…${s.slice(-4)}`;
+  if (s.length >= 12) return `${s.slice(0, 3)}…${s.slice(-2)}`;
+  return '…';
+}

@@ -1,0 +1,58 @@
+/**
+ * The on-disk format of the proxy's key store (SPEC §1), byte-compatible with cursor-to-openai:
+ * `JSON.stringify(value, null, 2)`, key and cookie order kept.
+ */
+import type { KeyMap } from '../core/merge.js';
+import { StoreError } from '../errors.js';
+
+export function serialize(value: KeyMap | string[]): string {
+  return JSON.stringify(value, null, 2);
+}
+
+function parseJson(text: string, file: string): unknown {
+  // A UTF-8 BOM written by an editor is tolerated on read (it is not written back).
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (body.trim() === '') throw new StoreError(`${file}: the file is empty (expected JSON)`);
+  try {
+    return JSON.parse(body);
+  } catch (e) {
+    throw new StoreError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+function kind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}
+
+/** Parse and validate `api_keys.json`. A single string value reads as a one-element list. */
+export function parseKeys(text: string, file: string): KeyMap {
+  const value = parseJson(text, file);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new StoreError(`${file}: expected an object of api keys to cookie lists, found ${kind(value)}`);
+  }
+  const out: KeyMap = {};
+  for (const [key, cookies] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof cookies === 'string') out[key] = [cookies];
+    else if (Array.isArray(cookies)) {
+      const bad = cookies.findIndex((c) => typeof c !== 'string');
+      if (bad >= 0) {
+        throw new StoreError(`${file}: key "${key}": cookie #${bad + 1} is ${kind(cookies[bad])}, expected a string`);
+      }
+      out[key] = cookies as string[];
+    } else {
+      throw new StoreError(`${file}: key "${key}" holds ${kind(cookies)}, expected a list of cookies`);
+    }
+  }
+  return out;
+}
+
+/** Parse and validate `invalid_cookies.json`. */
+export function parseInvalid(text: string, file: string): string[] {
+  const value = parseJson(text, file);
+  if (!Array.isArray(value)) throw new StoreError(`${file}: expected a list of cookies, found ${kind(value)}`);
+  const bad = value.findIndex((c) => typeof c !== 'string');
+  if (bad >= 0) throw new StoreError(`${file}: entry #${bad + 1} is ${kind(value[bad])}, expected a string`);
+  return value as string[];
+}

@@ -1,0 +1,88 @@
+/**
+ * Injected IO (as the GitHub CLI's IOStreams): results to stdout, progress and diagnostics to
+ * stderr, colour only when wanted, secrets masked unless --reveal.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import { maskSecret } from '../core/cookie.js';
+
+export interface IOOptions {
+  stdout?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  color?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  reveal?: boolean;
+}
+
+export class IO {
+  readonly stdout: NonNullable<IOOptions['stdout']>;
+  readonly stderr: NonNullable<IOOptions['stderr']>;
+  readonly stdin: NonNullable<IOOptions['stdin']>;
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+  readonly reveal: boolean;
+  /** Colours for stdout. */
+  readonly c: ChalkInstance;
+  /** Colours for stderr. */
+  readonly ce: ChalkInstance;
+
+  constructor(opts: IOOptions = {}) {
+    this.stdout = opts.stdout ?? process.stdout;
+    this.stderr = opts.stderr ?? process.stderr;
+    this.stdin = opts.stdin ?? process.stdin;
+    this.json = opts.json ?? false;
+    this.quiet = opts.quiet ?? false;
+    this.verbose = opts.verbose ?? false;
+    this.reveal = opts.reveal ?? false;
+    const wanted = opts.color ?? (!('NO_COLOR' in process.env) || process.env.NO_COLOR === '');
+    this.c = new Chalk({ level: wanted && this.stdout.isTTY ? 1 : 0 });
+    this.ce = new Chalk({ level: wanted && this.stderr.isTTY ? 1 : 0 });
+  }
+
+  get isInteractive(): boolean {
+    return Boolean(this.stdin.isTTY && this.stdout.isTTY);
+  }
+
+  get stderrIsTTY(): boolean {
+    return Boolean(this.stderr.isTTY);
+  }
+
+  get columns(): number {
+    return this.stdout.columns ?? 100;
+  }
+
+  /** A cookie for display: masked unless --reveal. */
+  cookie(value: string): string {
+    return this.reveal ? value : maskSecret(value);
+  }
+
+  /** A result line on stdout. */
+  out(line = ''): void {
+    this.stdout.write(`${line}\n`);
+  }
+
+  /** The single JSON document of --json. */
+  printJson(value: unknown): void {
+    this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** Progress and notices on stderr (silenced by --quiet). */
+  info(line: string): void {
+    if (!this.quiet) this.stderr.write(`${line}\n`);
+  }
+
+  warn(line: string): void {
+    this.stderr.write(`${this.ce.yellow('warning:')} ${line}\n`);
+  }
+
+  error(line: string): void {
+    this.stderr.write(`${this.ce.red('error:')} ${line}\n`);
+  }
+
+  debug(line: string): void {
+    if (this.verbose) this.stderr.write(`${this.ce.dim(line)}\n`);
+  }
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { cookieIdentity, maskSecret, normalizeCookieText, parseCookie } from '../src/core/cookie.js';
+import { makeCookie, makeJwt } from './helpers/cookies.js';
+
+describe('parseCookie', () => {
+  it('accepts the three forms and gives them one identity', () => {
+    const jwt = makeJwt({ sub: 'auth0|user_01XYZ' });
+    const forms = [`user_01XYZ%3A%3A${jwt}`, `user_01XYZ%3a%3a${jwt}`, `user_01XYZ::${jwt}`, jwt, `  "${jwt}"\r\n`, `'user_01XYZ::${jwt}'`];
+    for (const f of forms) {
+      const r = parseCookie(f);
+      expect(r.ok, f).toBe(true);
+      if (r.ok) {
+        expect(r.cookie.jwt).toBe(jwt);
+        expect(r.cookie.userId).toBe('user_01XYZ');
+      }
+      expect(cookieIdentity(f)).toBe(jwt);
+    }
+  });
+
+  it('keeps the form it arrived in', () => {
+    const c = makeCookie('encoded');
+    const r = parseCookie(` ${c} `);
+    expect(r.ok && r.cookie.raw).toBe(c);
+    expect(r.ok && r.cookie.form).toBe('encoded');
+  });
+
+  it('refuses truncated JWTs, non-JSON payloads and junk', () => {
+    const jwt = makeJwt();
+    const [h, p] = jwt.split('.');
+    const bad = ['', '   ', 'hello', `${h}.${p}`, `${h}.${Buffer.from('not json').toString('base64url')}.sig`,
+      `${h}.${Buffer.from('[1,2]').toString('base64url')}.sig`, `${h}.${p.slice(0, 7)}.x`, `${jwt} extra`,
+      `${h}.${Buffer.from('{"exp":"soon"}').toString('base64url')}.sig`];
+    for (const b of bad) expect(parseCookie(b).ok, b).toBe(false);
+  });
+
+  it('takes the user id from sub when there is no prefix, and reads exp', () => {
+    const r = parseCookie(makeJwt({ sub: 'github|user_01GH', exp: 1234 }));
+    expect(r.ok && r.cookie.userId).toBe('user_01GH');
+    expect(r.ok && r.cookie.exp).toBe(1234);
+    const noExp = parseCookie(makeJwt({ exp: null }));
+    expect(noExp.ok && noExp.cookie.exp).toBeUndefined();
+  });
+});
+
+describe('masking', () => {
+  it('never shows the whole secret', () => {
+    const c = makeCookie();
+    const m = maskSecret(c);
+    expect(m).not.toContain(c.slice(10, -6));
+    expect(m.startsWith(c.slice(0, 8))).toBe(true);
+    expect(maskSecret('short')).toBe('…');
+  });
+  it('normalises quotes and whitespace', () => {
+    expect(normalizeCookieText(` "'abc'" `)).toBe('abc');
+  });
+});
