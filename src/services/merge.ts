@@ -1,0 +1,55 @@
+/**
+ * Merging harvested cookies into the store (SPEC §5.8), shared by `import` and `refresh`:
+ * under the store lock, re-reading the store at that moment, with the plan of src/core/merge.
+ */
+import type { RefusalReason } from '../core/cookie.js';
+import { planMerge, type KeyOutcome, type RefreshMode } from '../core/merge.js';
+import type { KeyStore, Snapshot } from '../store/keystore.js';
+
+export interface MergeRequest {
+  candidates: string[];
+  /** Keys to fill; when a function, decided from the store as read under the lock. */
+  targets: string[] | ((snapshot: Snapshot) => string[]);
+  mode: RefreshMode;
+  share: boolean;
+  /** Plan and report, write nothing. */
+  dryRun?: boolean;
+}
+
+export interface MergeReport {
+  harvested: number;
+  added: number;
+  rejected: Record<RefusalReason, number>;
+  keys: KeyOutcome[];
+  refusals: { cookie: string; reason: RefusalReason }[];
+}
+
+export async function mergeIntoStore(store: KeyStore, req: MergeRequest, nowSec: number): Promise<MergeReport> {
+  const decide = (snapshot: Snapshot) => {
+    const targets = typeof req.targets === 'function' ? req.targets(snapshot) : req.targets;
+    const plan = planMerge({ ...snapshot, candidates: req.candidates, targets, mode: req.mode, share: req.share, nowSec });
+    const result: MergeReport = {
+      harvested: req.candidates.length,
+      added: plan.added,
+      rejected: plan.rejected,
+      keys: plan.perKey,
+      refusals: plan.refusals,
+    };
+    return { result, keys: plan.keysChanged ? plan.keys : undefined, invalid: plan.invalidChanged ? plan.invalid : undefined };
+  };
+  if (req.dryRun) return decide(await store.read()).result;
+  return store.update(decide);
+}
+
+/** The merge-result JSON of SPEC §4 (fields may be added, not renamed). */
+export function mergeResultJson(report: MergeReport, extra: { runId?: number; artifactId?: number } = {}): Record<string, unknown> {
+  return {
+    ok: true,
+    ...(extra.runId !== undefined ? { runId: extra.runId } : {}),
+    ...(extra.artifactId !== undefined ? { artifactId: extra.artifactId } : {}),
+    harvested: report.harvested,
+    added: report.added,
+    rejected: report.rejected,
+    keys: report.keys,
+  };
+}
