@@ -3,6 +3,7 @@
  * (and hint) on stderr and exits with its code; with --json stdout still gets one document.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { checkCommand } from './commands/check.js';
 import { importCommand } from './commands/import.js';
 import { statusCommand } from './commands/status.js';
 import { CliError, EXIT } from './errors.js';
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions(false)
     .exitOverride();
 
-  const commands: Command[] = [statusCommand(), importCommand()];
+  const commands: Command[] = [statusCommand(), importCommand(), checkCommand()];
   for (const c of commands) program.addCommand(c);
   // Usage errors in subcommands exit 2 too.
   for (const c of allCommands(program)) c.exitOverride();
