@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Child processes do the heavy lifting; two workers suit a 2-core machine.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });
