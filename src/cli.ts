@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { checkCommand } from './commands/check.js';
 import { importCommand } from './commands/import.js';
 import { statusCommand } from './commands/status.js';
+import { teamCommand } from './commands/team.js';
 import { CliError, EXIT } from './errors.js';
 
 export function buildProgram(): Command {
@@ -23,7 +24,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions(false)
     .exitOverride();
 
-  const commands: Command[] = [statusCommand(), importCommand(), checkCommand()];
+  const commands: Command[] = [statusCommand(), importCommand(), checkCommand(), teamCommand()];
   for (const c of commands) program.addCommand(c);
   // Usage errors in subcommands exit 2 too.
   for (const c of allCommands(program)) c.exitOverride();
