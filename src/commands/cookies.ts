@@ -1,0 +1,86 @@
+import { Command } from 'commander';
+import { contextOf } from '../context.js';
+import { UsageError } from '../errors.js';
+import { identitySet } from '../core/merge.js';
+import { collect, gatherCookies } from '../services/cookie-input.js';
+import { addCookies, exitCodeFor, failedRefusals, removeCookies } from '../services/pool.js';
+import { cookieRow, cookieTable, plural, printRefusals, refusalsJson, rejectedSummary } from '../ui/pool.js';
+
+export const cookiesCommand = (): Command => {
+  const cookies = new Command('cookies').description('the cookies of an api key: list, add, remove');
+
+  cookies
+    .command('list [key]')
+    .description('list the cookies of one key (or of every key), masked unless --reveal')
+    .action(async (apiKey: string | undefined, _opts, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      const snap = await ctx.store.read();
+      if (apiKey !== undefined && !Object.hasOwn(snap.keys, apiKey)) {
+        throw new UsageError(`no api key "${apiKey}"`, 'see the keys with: cookie-pool keys list');
+      }
+      const now = ctx.nowSec();
+      const invalidIds = identitySet(snap.invalid);
+      const selected = apiKey === undefined ? Object.entries(snap.keys) : [[apiKey, snap.keys[apiKey]!] as const];
+      const keys = selected.map(([k, list]) => ({ apiKey: k, cookies: list.map((c) => cookieRow(io, c, now, invalidIds)) }));
+      if (io.json) {
+        io.printJson({ keys });
+        return;
+      }
+      if (keys.length === 0) {
+        io.out(`No api keys in ${ctx.store.paths.keysFile}.`);
+        return;
+      }
+      keys.forEach((k, i) => {
+        if (i > 0) io.out();
+        io.out(`${io.c.bold(k.apiKey)}  ${plural(k.cookies.length, 'cookie')}`);
+        if (k.cookies.length) io.out(cookieTable(io, k.cookies));
+      });
+    });
+
+  cookies
+    .command('add <key> [cookie...]')
+    .description('add cookies to a key; refuses malformed, expired, duplicate and known-invalid ones (`-` reads stdin)')
+    .option('--from-file <file>', 'read cookies from a file (one a line, CSV, or JSON list; `-` = stdin)', collect, [])
+    .action(async (apiKey: string, args: string[], opts: { fromFile: string[] }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      if (args.length === 0 && opts.fromFile.length === 0) {
+        throw new UsageError('no cookies given', 'pass cookies as arguments, `-` to read stdin, or --from-file FILE');
+      }
+      const candidates = await gatherCookies(args, opts.fromFile, io.stdin);
+      const r = await ctx.store.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec()));
+      const code = exitCodeFor(r.added, failedRefusals(r.refusals));
+      if (io.json) {
+        io.printJson({ ok: code === 0, ...r, refusals: refusalsJson(io, r.refusals), exitCode: code });
+      } else {
+        printRefusals(io, r.refusals);
+        const refused = r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
+        const added = r.added ? io.c.green(plural(r.added, 'cookie')) : plural(0, 'cookie');
+        io.out(`Added ${added} to ${io.c.bold(apiKey)} (now ${r.after})${refused}.`);
+      }
+      process.exitCode = code;
+    });
+
+  cookies
+    .command('remove <key> <cookie...>')
+    .description('remove cookies from a key, matched by identity (any form of a cookie removes it)')
+    .option('--invalidate', 'also add the removed cookies to the invalid list')
+    .action(async (apiKey: string, args: string[], opts: { invalidate?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      const given = await gatherCookies(args, [], io.stdin);
+      const r = await ctx.store.update((snap) => removeCookies(snap, apiKey, given, { invalidate: opts.invalidate }));
+      const code = exitCodeFor(given.length - r.notFound.length, r.notFound.length);
+      if (io.json) {
+        io.printJson({ ok: code === 0, ...r, notFound: r.notFound.map((c) => io.cookie(c)), exitCode: code });
+      } else {
+        for (const c of r.notFound) io.warn(`not in ${apiKey}: ${io.cookie(c)}`);
+        const inv = opts.invalidate ? `, ${plural(r.invalidated, 'cookie')} added to the invalid list` : '';
+        io.out(`Removed ${plural(r.removed, 'cookie')} from ${io.c.bold(apiKey)} (now ${r.after})${inv}.`);
+      }
+      process.exitCode = code;
+    });
+
+  return cookies;
+};

@@ -1,0 +1,138 @@
+import { Command } from 'commander';
+import { contextOf } from '../context.js';
+import { CliError, UsageError } from '../errors.js';
+import { collect, gatherCookies } from '../services/cookie-input.js';
+import { addInvalid, clearInvalid, purgeInvalid, removeInvalid } from '../services/invalid.js';
+import { exitCodeFor, failedRefusals } from '../services/pool.js';
+import { cookieRow, cookieTable, plural, printRefusals, refusalsJson, rejectedSummary } from '../ui/pool.js';
+import { renderTable } from '../ui/table.js';
+
+/** Exit code of a prompt the user interrupted with Ctrl-C. */
+const INTERRUPTED = 130;
+
+export const invalidCommand = (): Command => {
+  const invalid = new Command('invalid').description('the invalid-cookie list: list, add, remove, clear, purge');
+
+  invalid
+    .command('list')
+    .description('list the invalid cookies, masked unless --reveal')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      const snap = await ctx.store.read();
+      if (io.json) {
+        io.printJson({ count: snap.invalid.length, invalid: snap.invalid.map((c) => io.cookie(c)) });
+        return;
+      }
+      if (snap.invalid.length === 0) {
+        io.out('The invalid list is empty.');
+        return;
+      }
+      const now = ctx.nowSec();
+      io.out(cookieTable(io, snap.invalid.map((c) => cookieRow(io, c, now)), { state: false }));
+      io.out(`\n${plural(snap.invalid.length, 'cookie')} in the invalid list.`);
+    });
+
+  invalid
+    .command('add [cookie...]')
+    .description('mark cookies invalid: add them to the list and take them out of every api key (`-` reads stdin)')
+    .option('--from-file <file>', 'read cookies from a file (one a line, CSV, or JSON list; `-` = stdin)', collect, [])
+    .option('--keep-in-keys', 'only add to the list; leave the api keys alone (see `invalid purge`)')
+    .action(async (args: string[], opts: { fromFile: string[]; keepInKeys?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      if (args.length === 0 && opts.fromFile.length === 0) {
+        throw new UsageError('no cookies given', 'pass cookies as arguments, `-` to read stdin, or --from-file FILE');
+      }
+      const candidates = await gatherCookies(args, opts.fromFile, io.stdin);
+      const r = await ctx.store.update((snap) => addInvalid(snap, candidates, { keepInKeys: opts.keepInKeys }));
+      const code = exitCodeFor(r.added, failedRefusals(r.refusals));
+      if (io.json) {
+        io.printJson({ ok: code === 0, ...r, refusals: refusalsJson(io, r.refusals), exitCode: code });
+      } else {
+        printRefusals(io, r.refusals);
+        const refused = r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
+        io.out(`Added ${plural(r.added, 'cookie')} to the invalid list${refused}.`);
+        for (const k of r.keys) io.out(`  ${io.c.bold(k.apiKey)}: removed ${k.removed}, now ${k.after}`);
+        if (r.removedFromKeys) io.out(`Removed ${plural(r.removedFromKeys, 'cookie')} from api keys.`);
+      }
+      process.exitCode = code;
+    });
+
+  invalid
+    .command('remove <cookie...>')
+    .description('take cookies off the invalid list (matched by identity)')
+    .action(async (args: string[], _opts, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      const given = await gatherCookies(args, [], io.stdin);
+      const r = await ctx.store.update((snap) => removeInvalid(snap, given));
+      const code = exitCodeFor(given.length - r.notFound.length, r.notFound.length);
+      if (io.json) {
+        io.printJson({ ok: code === 0, ...r, notFound: r.notFound.map((c) => io.cookie(c)), exitCode: code });
+      } else {
+        for (const c of r.notFound) io.warn(`not in the invalid list: ${io.cookie(c)}`);
+        io.out(`Removed ${plural(r.removed, 'cookie')} from the invalid list (now ${r.after}).`);
+      }
+      process.exitCode = code;
+    });
+
+  invalid
+    .command('clear')
+    .description('empty the invalid list (asks first; --yes when not interactive)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (opts: { yes?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      const count = (await ctx.store.read()).invalid.length;
+      if (count > 0 && !opts.yes) {
+        if (!io.isInteractive) {
+          throw new UsageError(`refusing to clear the invalid list (${plural(count, 'cookie')}) without confirmation`, 'pass --yes');
+        }
+        const { confirm } = await import('@inquirer/prompts');
+        let sure: boolean;
+        try {
+          sure = await confirm(
+            { message: `Clear the invalid list (${plural(count, 'cookie')})? The proxy may then accept them again.`, default: false },
+            { output: io.stderr as NodeJS.WritableStream },
+          );
+        } catch (e) {
+          if (e instanceof Error && e.name === 'ExitPromptError') throw new CliError('cancelled', INTERRUPTED);
+          throw e;
+        }
+        if (!sure) {
+          if (io.json) io.printJson({ ok: true, cleared: 0, cancelled: true });
+          else io.out('Nothing cleared.');
+          return;
+        }
+      }
+      const r = await ctx.store.update((snap) => clearInvalid(snap));
+      if (io.json) io.printJson({ ok: true, cleared: r.cleared });
+      else io.out(`Cleared the invalid list (${plural(r.cleared, 'cookie')} removed).`);
+    });
+
+  invalid
+    .command('purge')
+    .description('remove every invalid cookie from every api key')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      const r = await ctx.store.update((snap) => purgeInvalid(snap));
+      if (io.json) {
+        io.printJson({ ok: true, ...r });
+        return;
+      }
+      if (r.keys.length) {
+        io.out(
+          renderTable(['API KEY', 'BEFORE', 'REMOVED', 'AFTER'], r.keys.map((k) => [k.apiKey, k.before, k.removed, k.after]), {
+            align: ['left', 'right', 'right', 'right'],
+            color: io.c.level > 0,
+          }),
+        );
+      }
+      io.out(`Purged ${plural(r.removed, 'invalid cookie')} from ${plural(r.keys.length, 'api key')} (invalid list: ${r.invalid}).`);
+      for (const k of r.keys) if (k.after === 0) io.warn(`api key ${k.apiKey} has no cookies left: run cookie-pool refresh`);
+    });
+
+  return invalid;
+};

@@ -1,0 +1,105 @@
+import { Command } from 'commander';
+import { envJson } from '../config.js';
+import { contextOf } from '../context.js';
+import { UsageError } from '../errors.js';
+import { gatherCookies, collect } from '../services/cookie-input.js';
+import {
+  addCookies,
+  exitCodeFor,
+  failedRefusals,
+  importEnvKeys,
+  parseApiKeysEnv,
+  removeKey,
+  validateApiKey,
+} from '../services/pool.js';
+import { plural, printRefusals, refusalsJson, rejectedSummary } from '../ui/pool.js';
+import { renderTable } from '../ui/table.js';
+
+export const keysCommand = (): Command => {
+  const keys = new Command('keys').description('api keys: list, add, remove, import-env');
+
+  keys
+    .command('list')
+    .description('list the api keys and how many cookies each holds')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      const snap = await ctx.store.read();
+      const rows = Object.entries(snap.keys).map(([apiKey, cookies]) => ({ apiKey, cookies: cookies.length }));
+      if (io.json) {
+        io.printJson({ keys: rows });
+        return;
+      }
+      if (rows.length === 0) {
+        io.out(`No api keys in ${ctx.store.paths.keysFile}. Add one with: cookie-pool keys add <key> [cookie...]`);
+        return;
+      }
+      io.out(renderTable(['API KEY', 'COOKIES'], rows.map((r) => [r.apiKey, r.cookies]), { align: ['left', 'right'], color: io.c.level > 0 }));
+    });
+
+  keys
+    .command('add <key> [cookie...]')
+    .description('create an api key, optionally with cookies (`-` reads cookies from stdin)')
+    .option('--from-file <file>', 'read cookies from a file (one a line, CSV, or JSON list; `-` = stdin)', collect, [])
+    .action(async (apiKey: string, args: string[], opts: { fromFile: string[] }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io, store } = ctx;
+      validateApiKey(apiKey);
+      const candidates = await gatherCookies(args, opts.fromFile, io.stdin);
+      const r = await store.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec(), { create: true }));
+      const code = exitCodeFor(r.added + (r.created ? 1 : 0), failedRefusals(r.refusals));
+      if (io.json) {
+        io.printJson({ ok: code === 0, ...r, refusals: refusalsJson(io, r.refusals), exitCode: code });
+      } else {
+        printRefusals(io, r.refusals);
+        const what = r.created ? `Created api key ${io.c.bold(apiKey)}` : `Api key ${io.c.bold(apiKey)} already exists`;
+        const refused = r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
+        io.out(`${what}: added ${plural(r.added, 'cookie')}, now ${r.after}${refused}.`);
+      }
+      process.exitCode = code;
+    });
+
+  keys
+    .command('remove <key>')
+    .description('remove an api key and its cookies (the previous file stays in data/.backups)')
+    .action(async (apiKey: string, _opts, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      const r = await ctx.store.update((snap) => removeKey(snap, apiKey));
+      if (io.json) io.printJson({ ok: true, removed: r.apiKey, cookies: r.cookies });
+      else io.out(`Removed api key ${io.c.bold(apiKey)} with its ${plural(r.cookies, 'cookie')}.`);
+    });
+
+  keys
+    .command('import-env')
+    .description('merge API_KEYS (JSON {key: cookie or [cookies]}) into the store')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      const raw = envJson(ctx.env, 'API_KEYS');
+      if (raw === undefined) throw new UsageError('API_KEYS is not set', 'set API_KEYS=\'{"<apiKey>": ["<cookie>", ...]}\' in the environment or .env');
+      const wanted = parseApiKeysEnv(raw);
+      const r = await ctx.store.update((snap) => importEnvKeys(snap, wanted, ctx.nowSec()));
+      const created = r.keys.filter((k) => k.created).length;
+      const code = exitCodeFor(r.added + created, failedRefusals(r.refusals));
+      if (io.json) {
+        io.printJson({ ok: code === 0, ...r, refusals: refusalsJson(io, r.refusals), exitCode: code });
+      } else {
+        printRefusals(io, r.refusals);
+        if (r.keys.length) {
+          io.out(
+            renderTable(
+              ['API KEY', 'BEFORE', 'ADDED', 'AFTER', ''],
+              r.keys.map((k) => [k.apiKey, k.before, k.added, k.after, k.created ? io.c.green('new') : '']),
+              { align: ['left', 'right', 'right', 'right', 'left'], color: io.c.level > 0 },
+            ),
+          );
+        }
+        const refused = r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
+        io.out(`Imported API_KEYS: ${plural(created, 'new key')}, ${plural(r.added, 'cookie')} added${refused}.`);
+      }
+      process.exitCode = code;
+    });
+
+  return keys;
+};

@@ -1,0 +1,84 @@
+/** Rendering shared by the `keys`, `cookies` and `invalid` commands and the menu. */
+import { cookieIdentity, isExpired, parseCookie, REFUSAL_REASONS, type RefusalReason } from '../core/cookie.js';
+import { EXPIRING_SOON_SEC } from '../services/status.js';
+import type { Refusal } from '../services/pool.js';
+import type { IO } from './io.js';
+import { renderTable } from './table.js';
+
+export type CookieState = 'ok' | 'expiring' | 'expired' | 'malformed' | 'invalid';
+
+export interface CookieRow {
+  /** Masked unless --reveal. */
+  cookie: string;
+  userId: string | null;
+  form: string | null;
+  exp: number | null;
+  state: CookieState;
+}
+
+/** Describe a stored cookie for `cookies list` / `invalid list` (identities listed invalid marked so). */
+export function cookieRow(io: IO, raw: string, nowSec: number, invalidIds?: ReadonlySet<string>): CookieRow {
+  const p = parseCookie(raw);
+  if (!p.ok) return { cookie: io.cookie(raw), userId: null, form: null, exp: null, state: 'malformed' };
+  const { userId, form, exp } = p.cookie;
+  let state: CookieState = 'ok';
+  if (invalidIds?.has(cookieIdentity(raw))) state = 'invalid';
+  else if (isExpired(p.cookie, nowSec)) state = 'expired';
+  else if (exp !== undefined && exp <= nowSec + EXPIRING_SOON_SEC) state = 'expiring';
+  return { cookie: io.cookie(raw), userId: userId ?? null, form, exp: exp ?? null, state };
+}
+
+export function formatExp(exp: number | null): string {
+  if (exp === null) return '-';
+  return new Date(exp * 1000).toISOString().replace('T', ' ').slice(0, 16);
+}
+
+export function colourState(io: IO, state: CookieState): string {
+  const { c } = io;
+  switch (state) {
+    case 'ok':
+      return c.green(state);
+    case 'expiring':
+      return c.yellow(state);
+    default:
+      return c.red(state);
+  }
+}
+
+/** A numbered table of cookies. */
+export function cookieTable(io: IO, rows: CookieRow[], opts: { state?: boolean } = {}): string {
+  const withState = opts.state ?? true;
+  const head = ['#', 'COOKIE', 'USER', 'EXPIRES (UTC)', ...(withState ? ['STATE'] : [])];
+  const body = rows.map((r, i) => [
+    String(i + 1),
+    r.cookie,
+    r.userId ?? '-',
+    formatExp(r.exp),
+    ...(withState ? [colourState(io, r.state)] : []),
+  ]);
+  return renderTable(head, body, { align: ['right', 'left', 'left', 'left', 'left'], color: io.c.level > 0 });
+}
+
+/** `1 expired, 2 malformed` (only non-zero counts). */
+export function rejectedSummary(rejected: Record<RefusalReason, number>): string {
+  return REFUSAL_REASONS.filter((r) => rejected[r] > 0)
+    .map((r) => `${rejected[r]} ${r}`)
+    .join(', ');
+}
+
+export function refusalsJson(io: IO, refusals: readonly Refusal[]): { cookie: string; reason: RefusalReason; detail: string; apiKey?: string }[] {
+  return refusals.map((r) => ({ ...r, cookie: io.cookie(r.cookie) }));
+}
+
+/** One stderr line per refused candidate, with its reason. */
+export function printRefusals(io: IO, refusals: readonly Refusal[]): void {
+  const { ce } = io;
+  for (const r of refusals) {
+    const label = r.reason === 'duplicate' ? ce.dim(r.reason) : ce.yellow(r.reason);
+    io.info(`  ${ce.dim('refused')} ${io.cookie(r.cookie)}  ${label}: ${r.detail}${r.apiKey !== undefined ? ` (key ${r.apiKey})` : ''}`);
+  }
+}
+
+export function plural(n: number, word: string, pluralWord = `${word}s`): string {
+  return `${n} ${n === 1 ? word : pluralWord}`;
+}
