@@ -7,6 +7,7 @@ import { checkCommand } from './commands/check.js';
 import { importCommand } from './commands/import.js';
 import { statusCommand } from './commands/status.js';
 import { teamCommand } from './commands/team.js';
+import { cookiesCommand, invalidCommand, keysCommand, manageCommand } from './commands/everyday.js';
 import { CliError, EXIT } from './errors.js';
 
 export function buildProgram(): Command {
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions(false)
     .exitOverride();
 
-  const commands: Command[] = [statusCommand(), importCommand(), checkCommand(), teamCommand()];
+  const commands: Command[] = [statusCommand(), keysCommand(), cookiesCommand(), invalidCommand(), manageCommand(), importCommand(), checkCommand(), teamCommand()];
   for (const c of commands) program.addCommand(c);
   // Usage errors in subcommands exit 2 too.
   for (const c of allCommands(program)) c.exitOverride();
