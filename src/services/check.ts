@@ -156,6 +156,9 @@ export async function runCheck(ctx: AppContext, options: CheckOptions = {}, prog
     answers = await mapPool(probes, concurrency, async (cookie) => {
       const r = await checkUsage(cookie, client);
       progress?.(++done, probes.length);
+      // Let undici put the socket back in its pool before this worker's next request; without
+      // this turn of the event loop it sees every socket busy and opens a second one (2×N sockets).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       return r;
     });
   }
