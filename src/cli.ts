@@ -5,6 +5,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { checkCommand } from './commands/check.js';
 import { importCommand } from './commands/import.js';
+import { refreshCommand } from './commands/refresh.js';
+import { workflowCommand } from './commands/workflow.js';
 import { statusCommand } from './commands/status.js';
 import { teamCommand } from './commands/team.js';
 import { cookiesCommand, invalidCommand, keysCommand, manageCommand } from './commands/everyday.js';
@@ -25,7 +27,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions(false)
     .exitOverride();
 
-  const commands: Command[] = [statusCommand(), keysCommand(), cookiesCommand(), invalidCommand(), manageCommand(), importCommand(), checkCommand(), teamCommand()];
+  const commands: Command[] = [statusCommand(), keysCommand(), cookiesCommand(), invalidCommand(), manageCommand(), importCommand(), refreshCommand(), workflowCommand(), checkCommand(), teamCommand()];
   for (const c of commands) program.addCommand(c);
   // Usage errors in subcommands exit 2 too.
   for (const c of allCommands(program)) c.exitOverride();
