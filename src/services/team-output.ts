@@ -175,7 +175,7 @@ export async function renderUsage(io: IO, report: UsageReport, format: OutputFor
   io.out(`Acceptance: lines ${pct(report.rates.lines)} (accepted/added) · tabs ${pct(report.rates.tabs)} (accepted/shown)`);
   io.out(`            suggestions ${pct(report.rates.suggestions)} (accepts/(accepts+rejects))`);
   io.out(`Requests: composer ${t.composerRequests} · chat ${t.chatRequests} · agent ${t.agentRequests} · cmd-K ${t.cmdkUsages} · usage-based ${t.usageBasedReqs}`);
-  io.out('Columns: ACCEPTED accepted lines added · TAB-ACC tabs accepted · COMP composer · UBR usage-based reqs');
+  io.out('ACCEPTED: accepted lines added · TAB-ACC: tabs accepted · COMP: composer · UBR: usage-based');
 }
 
 function commonDomain(emails: string[]): string | undefined {
