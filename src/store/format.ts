@@ -23,7 +23,7 @@ function parseJson(text: string, file: string): unknown {
 function kind(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  return `a ${typeof v}`;
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /** Parse and validate `api_keys.json`. A single string value reads as a one-element list. */
