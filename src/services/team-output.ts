@@ -91,8 +91,9 @@ export async function renderMembers(io: IO, members: TeamMember[], format: Outpu
   const removed = members.filter((m) => m.isRemoved).length;
   const roles = new Map<string, number>();
   for (const m of members) if (!m.isRemoved) roles.set(m.role, (roles.get(m.role) ?? 0) + 1);
-  const byRole = [...roles].map(([r, n]) => `${n} ${r}`).join(', ');
-  io.out(`\n${members.length - removed} member(s)${byRole ? ` (${byRole})` : ''}${removed ? `, ${removed} removed` : ''}.`);
+  const byRole = [...roles].map(([r, n]) => `${r}: ${n}`).join(', ');
+  const active = members.length - removed;
+  io.out(`\n${active} member${active === 1 ? '' : 's'}${byRole ? ` (${byRole})` : ''}${removed ? `; ${removed} removed` : ''}.`);
 }
 
 // ---------------------------------------------------------------------------------------------
