@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { maskSecret } from '../src/core/cookie.js';
+import { maskSecret, parseCookie, type Cookie } from '../src/core/cookie.js';
+import { checkUsage, parseRetryAfter, remainingFromUsage } from '../src/cursor/usage.js';
 import { leakedSecrets, TempStore } from './helpers/cli.js';
 import { expiredCookie, makeCookie } from './helpers/cookies.js';
 import { startFakeCursor, type Behaviour, type FakeCursor } from './fake-cursor.js';
@@ -322,5 +323,55 @@ describe('check usage errors', () => {
     expect(doc.results[0].reason).toMatch(/network error/);
     expect(s.keys()).toEqual({ 'sk-a': [c] });
     expect(s.invalid()).toEqual([]);
+  });
+});
+
+describe('usage client details', () => {
+  const parsed = (c: string): Cookie => {
+    const p = parseCookie(c);
+    if (!p.ok) throw new Error('test cookie does not parse');
+    return p.cookie;
+  };
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    const now = Date.parse('2026-11-27T12:00:00Z');
+    expect(parseRetryAfter('3', now)).toBe(3000);
+    expect(parseRetryAfter(' 0 ', now)).toBe(0);
+    expect(parseRetryAfter('Fri, 27 Nov 2026 12:00:07 GMT', now)).toBe(7000);
+    expect(parseRetryAfter('Fri, 27 Nov 2026 11:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+
+  it('takes remaining from the gpt-4 entry only when it has both numbers', () => {
+    expect(remainingFromUsage({ 'gpt-4': { numRequests: 12, maxRequestUsage: 500 } })).toBe(488);
+    expect(remainingFromUsage({ 'gpt-4': { numRequests: 12, maxRequestUsage: null } })).toBeUndefined();
+    expect(remainingFromUsage({ 'gpt-3.5-turbo': { numRequests: 1, maxRequestUsage: 5 } })).toBeUndefined();
+  });
+
+  it('honours a dated Retry-After, caps long waits, and stops after 3 tries', async () => {
+    const now = Date.parse('2026-11-27T12:00:00Z');
+    const waits: number[] = [];
+    const answers = [
+      new Response('{}', { status: 429, headers: { 'retry-after': 'Fri, 27 Nov 2026 12:00:02 GMT' } }),
+      new Response('{}', { status: 429, headers: { 'retry-after': '86400' } }),
+      new Response('{}', { status: 429 }),
+    ];
+    const seen: string[] = [];
+    const r = await checkUsage(parsed(cookieFor('valid')), {
+      baseUrl: 'http://127.0.0.1:9/prefix/',
+      timeoutMs: 1000,
+      maxRetryAfterMs: 30_000,
+      now: () => now,
+      sleep: async (ms) => void waits.push(ms),
+      fetch: (async (url: string, init: RequestInit) => {
+        seen.push(`${url} ${String((init.headers as Record<string, string>).Cookie).slice(0, 32)}`);
+        return answers.shift() as Response;
+      }) as typeof fetch,
+    });
+    expect(r).toMatchObject({ status: 'unknown', attempts: 3, httpStatus: 429 });
+    expect(waits).toEqual([2000, 30_000]);
+    expect(seen).toHaveLength(3);
+    expect(seen[0]).toMatch(/^http:\/\/127\.0\.0\.1:9\/prefix\/api\/usage\?user=user_01[0-9A-F]+ WorkosCursorSessionToken=user_01/);
   });
 });
