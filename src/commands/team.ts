@@ -15,7 +15,7 @@ function positiveInt(what: string) {
 }
 
 const formatOption = (): Option =>
-  new Option('--format <format>', 'output: table, json or csv (default: table; --json means json)').choices(['table', 'json', 'csv']);
+  new Option('--format <format>', 'output format (default: table; --json means json)').choices(['table', 'json', 'csv']);
 
 async function load() {
   const [svc, out, api] = await Promise.all([
@@ -68,8 +68,8 @@ export const teamCommand = (): Command => {
     .command('spend')
     .description('spend per member in the current billing cycle')
     .option('--search <text>', 'only members whose name or email matches')
-    .addOption(new Option('--sort <key>', 'sort by amount, date or user').choices(['amount', 'date', 'user']))
-    .addOption(new Option('--order <dir>', 'asc or desc').choices(['asc', 'desc']))
+    .addOption(new Option('--sort <key>', 'sort key').choices(['amount', 'date', 'user']))
+    .addOption(new Option('--order <dir>', 'sort direction').choices(['asc', 'desc']))
     .addOption(new Option('--page <n>', 'page to show (default: 1)').argParser(positiveInt('--page')).conflicts('all'))
     .addOption(new Option('--page-size <n>', 'members per page').argParser(positiveInt('--page-size')))
     .option('--all', 'every page (follows totalPages)')
