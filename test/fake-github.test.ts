@@ -290,16 +290,19 @@ describe('fake GitHub: runs, jobs, ETags', () => {
     const statuses: string[] = [];
     const currentSteps = new Set<string>();
     let lastJobs: Awaited<ReturnType<Rest['rest']['actions']['listJobsForWorkflowRun']>>['data'] | undefined;
+    let queuedJob: unknown;
     await until(async () => {
       const r = await client(gh).rest.actions.getWorkflowRun({ ...repo, run_id: run.id });
       if (statuses.at(-1) !== r.data.status) statuses.push(r.data.status!);
       const jobs = await client(gh).rest.actions.listJobsForWorkflowRun({ ...repo, run_id: run.id });
       lastJobs = jobs.data;
+      if (r.data.status === 'queued' && queuedJob === undefined) queuedJob = jobs.data.jobs[0];
       const current = jobs.data.jobs[0]?.steps?.find((s) => s.status === 'in_progress');
       if (current) currentSteps.add(current.name);
       return r.data.status === 'completed' ? r.data : undefined;
     });
     expect(statuses[0]).toBe('queued');
+    if (queuedJob !== undefined) expect(queuedJob).toMatchObject({ status: 'queued', conclusion: null, steps: [] });
     expect(statuses).toContain('in_progress');
     expect(statuses.at(-1)).toBe('completed');
     expect(statuses).toEqual([...new Set(statuses)]); // never goes back

@@ -22,6 +22,18 @@
  *
  * Also exported: zip builders producing REAL zip bytes, including malicious ones (zip-slip, absolute
  * path, symlink, many entries, zip bomb), and Cursor-Register artifact file builders.
+ *
+ * Usage:
+ *   const gh = await FakeGitHub.start({ runTimeline: { queuedMs: 50, inProgressMs: 150 }, artifactDelayListings: 2 });
+ *   // env for the CLI: GITHUB_API_URL=gh.apiUrl GITHUB_TOKEN=gh.token GITHUB_OWNER=gh.owner GITHUB_REPO=gh.repo
+ *   ... run the CLI ...
+ *   gh.dispatches[0].inputs          // exactly what was sent;  gh.lastRun!.inputs: as the workflow sees them
+ *   gh.lastRun!.cookies              // the cookies inside the default "Account Info" artifact
+ *   gh.requestsTo(/\/runs\/\d+$/)     // recorded requests (status 304 for conditional hits)
+ *   await gh.close();
+ * Knobs in gh.options (workflowYaml, conclusion, returnRunDetails, runTimeline, artifactDelayListings,
+ * artifactsForRun, scopes, runListDelayMs, latencyMs, …) may be changed between steps of a test.
+ * Timestamps are whole seconds like GitHub's: a run created at 12:00:00.700 says created_at 12:00:00Z.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -941,6 +953,8 @@ export class FakeGitHub {
           completed_at: v.completed === null ? null : isoSeconds(v.completed),
         };
       });
+      // As on GitHub, a job that has not started yet lists no steps.
+      if (status === 'queued' || (status === 'in_progress' && t < (job.steps[0]?.start ?? run.startMs))) steps.length = 0;
       const first = job.steps[0]?.start ?? run.startMs;
       const plannedLast = job.steps[job.steps.length - 1]?.end ?? run.endMs;
       const last = Math.min(plannedLast, run.endMs);
