@@ -11,9 +11,9 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -75,9 +75,21 @@ const keys = {};
 for (let k = 0; k < 10; k++) keys[`sk-bench-${k}`] = Array.from({ length: N / 10 }, cookie);
 writeFileSync(join(dataDir, 'api_keys.json'), JSON.stringify(keys, null, 2));
 
+/** CPU seconds (user + system) used by this process's waited-for children, from /proc. */
+function childCpuSec() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) / 100; // cutime + cstime, in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
 function runCheck() {
   return new Promise((resolvePromise, reject) => {
     const t0 = process.hrtime.bigint();
+    const cpu0 = childCpuSec();
     const child = spawn(process.execPath, [BIN, 'check', '--json', '-q', '--concurrency', String(C)], {
       cwd: dir,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', DATA_DIR: dataDir, CURSOR_WEB_URL: url },
@@ -91,7 +103,7 @@ function runCheck() {
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (code !== 0) return reject(new Error(`check exited ${code}: ${err.slice(0, 500)}`));
-      resolvePromise({ ms, doc: JSON.parse(out) });
+      resolvePromise({ ms, cpu: childCpuSec() - cpu0, doc: JSON.parse(out) });
     });
   });
 }
@@ -104,13 +116,14 @@ try {
     requests = 0;
     maxInFlight = 0;
     connections = 0;
-    const { ms, doc } = await runCheck();
+    const { ms, cpu, doc } = await runCheck();
     if (doc.checked !== N || doc.valid !== N) throw new Error(`unexpected result: ${JSON.stringify({ ...doc, results: undefined })}`);
     const rate = N / (ms / 1000);
     rates.push(rate);
     console.log(
       `run ${i + 1}: ${(ms / 1000).toFixed(2)} s wall (process start to exit), ${rate.toFixed(0)} cookies/s, ratio ${(rate / limit).toFixed(2)}; ` +
-        `requests ${requests}, max in flight ${maxInFlight}, connections ${connections}`,
+        `CLI CPU ${cpu.toFixed(2)} s (${(N / cpu).toFixed(0)} cookies per CPU-second); ` +
+        `requests ${requests}, max in flight ${maxInFlight}, connections ${connections}; load ${loadavg()[0].toFixed(1)}`,
     );
   }
 } finally {
