@@ -1,0 +1,156 @@
+import { Command, Option } from 'commander';
+import { envString } from '../config.js';
+import { contextOf, type AppContext } from '../context.js';
+import type { RefreshMode } from '../core/merge.js';
+import { LockedError, UsageError } from '../errors.js';
+import type { Job, SchedulerEvent } from '../services/scheduler.js';
+import { collect, modeArg, positiveNumber, wholeNumber } from './options.js';
+import { seconds } from './refresh.js';
+
+export const DEFAULT_REFRESH_CRON = '0 */6 * * *';
+
+interface ScheduleFlags {
+  cron?: string;
+  checkCron?: string;
+  runNow?: boolean;
+  timezone?: string;
+  key: string[];
+  force?: boolean;
+  mode?: RefreshMode;
+  minCount?: number;
+  share?: boolean;
+  trigger: boolean;
+  timeout?: number;
+  pollInterval?: number;
+  artifactWait?: number;
+  concurrency?: number;
+}
+
+function refreshJob(ctx: AppContext, flags: ScheduleFlags, triggerFromFlag: boolean | undefined, cron: string, source: string): Job {
+  return {
+    name: 'refresh',
+    cron,
+    source,
+    run: async (signal) => {
+      const { runRefresh } = await import('../services/refresh.js');
+      try {
+        const outcome = await runRefresh(
+          ctx,
+          {
+            keys: flags.key,
+            force: flags.force,
+            mode: flags.mode,
+            minCount: flags.minCount,
+            share: flags.share,
+            trigger: triggerFromFlag,
+            timeoutMin: flags.timeout,
+            pollIntervalSec: flags.pollInterval,
+            artifactWaitSec: flags.artifactWait,
+          },
+          signal,
+        );
+        if (outcome.status === 'skipped') return { result: 'skipped', reason: outcome.reason };
+        if (outcome.status === 'dry-run') return { result: 'dry-run' };
+        const r = outcome.report;
+        return {
+          result: 'merged',
+          runId: outcome.runId,
+          artifactId: outcome.artifactId,
+          harvested: r.harvested,
+          added: r.added,
+          rejected: r.rejected,
+          keys: r.keys.map((k) => ({ apiKey: k.apiKey, before: k.before, after: k.after })),
+        };
+      } catch (e) {
+        // Another refresh (a manual one, or a second scheduler) holds the refresh lock: not a failure.
+        if (e instanceof LockedError) return { result: 'skipped', reason: e.message };
+        throw e;
+      }
+    },
+  };
+}
+
+function checkJob(ctx: AppContext, flags: ScheduleFlags, cron: string): Job {
+  return {
+    name: 'check',
+    cron,
+    source: '--check-cron',
+    run: async () => {
+      const { runCheck } = await import('../services/check.js');
+      const r = await runCheck(ctx, { keys: flags.key, markInvalid: true, concurrency: flags.concurrency });
+      return { checked: r.checked, valid: r.valid, invalid: r.invalid, expired: r.expired, unknown: r.unknown, marked: r.marked };
+    },
+  };
+}
+
+export const scheduleCommand = (): Command =>
+  new Command('schedule')
+    .description('run refresh on a cron schedule (and optionally check --mark-invalid); stops cleanly on SIGINT/SIGTERM')
+    .option('--cron <expr>', `refresh schedule (default: $REFRESH_CRON or "${DEFAULT_REFRESH_CRON}"; 6 fields = with seconds)`)
+    .option('--check-cron <expr>', 'also run `check --mark-invalid` on this schedule')
+    .option('--run-now', 'run each job once at start, then on schedule')
+    .option('--timezone <tz>', 'time zone of the cron expressions (default: the system one)')
+    .option('--key <key>', 'limit refresh and check to this key (repeatable)', collect, [])
+    .option('--force', 'refresh the keys on every tick even when they hold enough cookies')
+    .option('--mode <mode>', 'append | replace (default: $COOKIE_REFRESH_MODE or append)', modeArg)
+    .option('--min-count <n>', 'a key with fewer cookies needs a refresh (default: $MIN_COOKIE_COUNT or 2)', wholeNumber(0))
+    .option('--share', 'every target key gets every new cookie')
+    .option('--no-trigger', 'do not dispatch: harvest the latest successful run')
+    .option('--timeout <min>', 'minutes to wait for each run', positiveNumber, 60)
+    .option('--poll-interval <sec>', 'seconds between status polls', positiveNumber, 10)
+    .option('--concurrency <n>', 'requests in flight for the check job (default 8)', wholeNumber(1))
+    .addOption(new Option('--artifact-wait <sec>', 'seconds to wait for the artifact to appear').argParser(seconds).default(60).hideHelp())
+    .addHelpText(
+      'after',
+      `
+One log line per event on stdout (start, run, done, failed, skipped, stopping, stop); with --json,
+one JSON object per line. A tick that finds the previous run of its job still going is skipped and
+logged; a failing run is logged and the scheduler keeps going. SIGINT/SIGTERM abort the running
+job (locks released, no half-written file) and exit 0.
+
+Examples:
+  cookie-pool schedule --run-now
+  cookie-pool schedule --cron "0 */4 * * *" --check-cron "30 * * * *" --json >> /var/log/cookie-pool.jsonl`,
+    )
+    .action(async (flags: ScheduleFlags, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { io } = ctx;
+      const { Scheduler, formatEvent, validateCron } = await import('../services/scheduler.js');
+      const cronSource = flags.cron !== undefined ? '--cron' : 'REFRESH_CRON';
+      const cron = flags.cron ?? envString(ctx.env, 'REFRESH_CRON', DEFAULT_REFRESH_CRON);
+      await validateCron(cron, cronSource);
+      if (flags.timezone !== undefined) {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: flags.timezone });
+        } catch {
+          throw new UsageError(`--timezone: unknown time zone "${flags.timezone}"`);
+        }
+      }
+      if (flags.checkCron !== undefined) await validateCron(flags.checkCron, '--check-cron');
+      const triggerFromFlag = cmd.getOptionValueSource('trigger') === 'cli' ? flags.trigger : undefined;
+
+      const jobs = [refreshJob(ctx, flags, triggerFromFlag, cron, cronSource)];
+      if (flags.checkCron !== undefined) jobs.push(checkJob(ctx, flags, flags.checkCron));
+
+      const emit = (e: SchedulerEvent) => io.out(io.json ? JSON.stringify(e) : formatEvent(e));
+      const scheduler = new Scheduler(jobs, emit);
+
+      await new Promise<void>((resolve, reject) => {
+        let stopping = false;
+        const onSignal = (sig: NodeJS.Signals) => {
+          if (stopping) {
+            // Second signal: leave now (proper-lockfile's exit hook removes held locks).
+            process.exit(sig === 'SIGINT' ? 130 : 143);
+          }
+          stopping = true;
+          scheduler.stop(sig).then(() => {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+            resolve();
+          }, reject);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        scheduler.start({ runNow: flags.runNow, timezone: flags.timezone }).catch(reject);
+      });
+    });
