@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { checkCommand } from './commands/check.js';
 import { importCommand } from './commands/import.js';
 import { refreshCommand } from './commands/refresh.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { workflowCommand } from './commands/workflow.js';
 import { statusCommand } from './commands/status.js';
 import { teamCommand } from './commands/team.js';
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions(false)
     .exitOverride();
 
-  const commands: Command[] = [statusCommand(), keysCommand(), cookiesCommand(), invalidCommand(), manageCommand(), importCommand(), refreshCommand(), workflowCommand(), checkCommand(), teamCommand()];
+  const commands: Command[] = [statusCommand(), keysCommand(), cookiesCommand(), invalidCommand(), manageCommand(), importCommand(), refreshCommand(), workflowCommand(), checkCommand(), scheduleCommand(), teamCommand()];
   for (const c of commands) program.addCommand(c);
   // Usage errors in subcommands exit 2 too.
   for (const c of allCommands(program)) c.exitOverride();
@@ -39,7 +40,7 @@ function allCommands(cmd: Command): Command[] {
 }
 
 function wantsJson(argv: string[]): boolean {
-  return argv.includes('--json') || argv.some((a) => a === '--format=json');
+  return argv.includes('--json') || argv.includes('--format=json') || argv.some((a, i) => a === '--format' && argv[i + 1] === 'json');
 }
 
 export async function main(argv: string[]): Promise<void> {
