@@ -227,7 +227,7 @@ export function githubError(e: unknown, what: string, settings: GitHubSettings, 
       );
     case 404:
       return new OperationalError(
-        `${what} was not found (404) — it does not exist, or the token cannot see it`,
+        `${what} was not found (404${/^not found$/i.test(msg) ? '' : `: ${msg}`}) — it does not exist, or the token cannot see it`,
         `check GITHUB_OWNER (${settings.owner}), GITHUB_REPO (${settings.repo}) and GITHUB_WORKFLOW_ID (${settings.workflowId}); a private fork needs a token with access to it`,
       );
     case 410:
