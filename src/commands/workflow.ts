@@ -167,7 +167,7 @@ const runsCmd = (): Command =>
         renderTable(
           ['RUN ID', '#', 'STATE', 'EVENT', 'BRANCH', 'CREATED', 'URL'],
           runs.map((r) => [r.id, r.runNumber, paint(r), r.event, r.headBranch, r.createdAt.replace('T', ' ').replace('Z', ''), r.htmlUrl]),
-          { color: c.level > 0 },
+          { align: ['right', 'right', 'left', 'left', 'left', 'left', 'left'], color: c.level > 0 },
         ),
       );
     });
