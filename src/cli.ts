@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { checkCommand } from './commands/check.js';
+import { doctorCommand } from './commands/doctor.js';
 import { importCommand } from './commands/import.js';
 import { refreshCommand } from './commands/refresh.js';
 import { scheduleCommand } from './commands/schedule.js';
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions(false)
     .exitOverride();
 
-  const commands: Command[] = [statusCommand(), keysCommand(), cookiesCommand(), invalidCommand(), manageCommand(), importCommand(), refreshCommand(), workflowCommand(), checkCommand(), scheduleCommand(), teamCommand()];
+  const commands: Command[] = [statusCommand(), keysCommand(), cookiesCommand(), invalidCommand(), manageCommand(), importCommand(), refreshCommand(), workflowCommand(), checkCommand(), scheduleCommand(), doctorCommand(), teamCommand()];
   for (const c of commands) program.addCommand(c);
   // Usage errors in subcommands exit 2 too.
   for (const c of allCommands(program)) c.exitOverride();
@@ -44,6 +45,13 @@ function wantsJson(argv: string[]): boolean {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `cookie-pool ... | head`: a closed pipe ends the output, not with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
