@@ -1,3 +1,3 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 import { main } from '../dist/cli.js';
 main(process.argv);

@@ -35,7 +35,8 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
 
 export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], {
+    // `--` ends node's own options: Node 20 would otherwise take our --env-file for its own.
+    const child = spawn(process.execPath, ['--', opts.bin ?? BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: baseEnv(opts.env),
       stdio: ['pipe', 'pipe', 'pipe'],
