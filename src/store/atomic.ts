@@ -6,7 +6,6 @@
  */
 import { copyFile, link, mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 
 export const BACKUPS_KEPT = 10;
 
@@ -46,5 +45,7 @@ export async function backup(file: string, backupDir: string, kept = BACKUPS_KEP
 export async function writeAtomic(file: string, data: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const isNew = !(await exists(file));
+  // Loaded on first write only: read-only commands start faster without it.
+  const { default: writeFileAtomic } = await import('write-file-atomic');
   await writeFileAtomic(file, data, { encoding: 'utf8', fsync: true, ...(isNew ? { mode: 0o600 } : {}) });
 }

@@ -33,7 +33,7 @@ export function runPty(
   opts: { env?: Record<string, string | undefined>; cwd?: string; bin?: string; timeout?: number } = {},
 ): Promise<PtyResult> {
   const spec = {
-    argv: [process.execPath, opts.bin ?? BIN, ...args],
+    argv: [process.execPath, '--', opts.bin ?? BIN, ...args],
     cwd: opts.cwd ?? ROOT,
     env: baseEnv({ TERM: 'xterm-256color', ...opts.env }),
     cols: 160,
