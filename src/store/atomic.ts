@@ -43,7 +43,8 @@ export async function backup(file: string, backupDir: string, kept = BACKUPS_KEP
 
 /** Replace `file` with `data` atomically; a new file gets mode 0600, an existing one keeps its mode. */
 export async function writeAtomic(file: string, data: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
+  // A data dir created here is private like the files in it (an existing one keeps its mode).
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const isNew = !(await exists(file));
   // Loaded on first write only: read-only commands start faster without it.
   const { default: writeFileAtomic } = await import('write-file-atomic');

@@ -1,0 +1,565 @@
+/**
+ * `doctor` (SPEC §4): what is misconfigured, one check per line.
+ *
+ * Checks run in order; each names the checks it depends on and is skipped (status `skip`) when
+ * one of them failed or was skipped. Nothing is written: the store files are only read (a corrupt
+ * one is reported, never touched), GitHub is only asked with GETs, and the Cursor web URL is only
+ * contacted with `--online` (a GET without any cookie).
+ *
+ * Secrets are never part of a check's detail: the GitHub token shows only that it is set, its
+ * kind (from its prefix) and its length; configured input values are not shown (an
+ * `email_configs` value may hold mail passwords), only their names.
+ */
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { envBool, envJson, envString, minCookieCount, refreshMode } from '../config.js';
+import type { AppContext } from '../context.js';
+import { CliError } from '../errors.js';
+import { parseInvalid, parseKeys } from '../store/format.js';
+import type { GitHubClient, GitHubSettings } from '../github/client.js';
+import type { WorkflowInfo } from '../github/workflow.js';
+
+export type DoctorStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+export interface DoctorCheck {
+  name: string;
+  status: DoctorStatus;
+  detail: string;
+  hint?: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: DoctorCheck[];
+}
+
+export interface DoctorOptions {
+  /** Also contact the Cursor web URL. */
+  online?: boolean;
+  /** Called as each check completes (for streaming output). */
+  onCheck?: (check: DoctorCheck) => void;
+  /** Test seam: the Node version to judge (default process.versions.node). */
+  nodeVersion?: string;
+  /** Per-request timeout for GitHub and Cursor, ms (default 20 s). */
+  requestTimeoutMs?: number;
+}
+
+/** The oldest Node.js this tool supports (package.json engines). */
+export const MIN_NODE: readonly [number, number] = [20, 12];
+
+type Outcome = Omit<DoctorCheck, 'name'>;
+
+interface Step {
+  name: string;
+  /** Checks that must have passed (ok or warn) for this one to run. */
+  needs?: string[];
+  run: () => Promise<Outcome>;
+}
+
+const ok = (detail: string, hint?: string): Outcome => ({ status: 'ok', detail, ...(hint ? { hint } : {}) });
+const warn = (detail: string, hint?: string): Outcome => ({ status: 'warn', detail, ...(hint ? { hint } : {}) });
+const fail = (detail: string, hint?: string): Outcome => ({ status: 'fail', detail, ...(hint ? { hint } : {}) });
+const skip = (detail: string): Outcome => ({ status: 'skip', detail });
+
+/** A failed operation as a `fail` outcome (a CliError keeps its message and hint). */
+function failFrom(e: unknown, prefix = ''): Outcome {
+  if (e instanceof CliError) return fail(prefix + e.message, e.hint);
+  return fail(prefix + (e instanceof Error ? e.message : String(e)));
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** What kind of token this is, from its documented prefix; never any of its secret part. */
+export function describeToken(token: string): string {
+  const kinds: [string, string][] = [
+    ['github_pat_', 'fine-grained personal access token'],
+    ['ghp_', 'classic personal access token'],
+    ['gho_', 'OAuth token'],
+    ['ghu_', 'GitHub App user token'],
+    ['ghs_', 'GitHub App installation token'],
+    ['ghr_', 'refresh token'],
+  ];
+  const found = kinds.find(([prefix]) => token.startsWith(prefix));
+  const kind = found ? `${found[1]} (${found[0]}…)` : 'token of unrecognised format';
+  return `set: ${kind}, ${token.length} characters`;
+}
+
+function nodeCheck(version: string): Outcome {
+  const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map((p) => Number.parseInt(p, 10) || 0);
+  const good = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+  return good
+    ? ok(`v${version.replace(/^v/, '')}`)
+    : fail(`v${version.replace(/^v/, '')} is older than the required ${MIN_NODE.join('.')}`, 'install Node.js 20.12 or newer (an LTS release)');
+}
+
+async function storeFileCheck(file: string, kind: 'keys' | 'invalid'): Promise<Outcome> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      return kind === 'keys'
+        ? warn(`${file}: absent, no api keys yet (created on first write)`, 'add a key: cookie-pool keys add <key> [cookie...]')
+        : ok(`${file}: absent, will be created on first write`);
+    }
+    if (code === 'EACCES' || code === 'EPERM') return fail(`${file}: cannot be read (${code})`, `give your user read and write access: chmod 600 ${file}`);
+    if (code === 'EISDIR') return fail(`${file}: is a directory, expected a JSON file`);
+    return fail(`${file}: cannot be read (${(e as Error).message})`);
+  }
+  try {
+    if (kind === 'keys') {
+      const keys = parseKeys(text, file);
+      const names = Object.keys(keys);
+      const cookies = names.reduce((n, k) => n + (keys[k]?.length ?? 0), 0);
+      if (names.length === 0) return warn(`${file}: well-formed, but holds no api keys`, 'add a key: cookie-pool keys add <key> [cookie...]');
+      return ok(`${file}: ${plural(names.length, 'api key')}, ${plural(cookies, 'cookie')}`);
+    }
+    const list = parseInvalid(text, file);
+    return ok(`${file}: ${plural(list.length, 'cookie')} in the invalid list`);
+  } catch (e) {
+    return failFrom(e);
+  }
+}
+
+const octal = (mode: number): string => `0${(mode & 0o777).toString(8)}`;
+
+/** Store files, the data dir and the env file must not be readable by group or others. */
+async function permissionsCheck(ctx: AppContext): Promise<Outcome> {
+  if (process.platform === 'win32') return skip('file modes are not checked on Windows');
+  const { dataDir, keysFile, invalidFile } = ctx.store.paths;
+  const open: string[] = [];
+  const chmodFiles: string[] = [];
+  const chmodDirs: string[] = [];
+  const unwritable: string[] = [];
+  const seen: string[] = [];
+  const inspect = async (path: string, isDir: boolean, label: string): Promise<void> => {
+    let st;
+    try {
+      st = await stat(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      unwritable.push(`${label} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+      return;
+    }
+    seen.push(label);
+    if ((st.mode & 0o044) !== 0) {
+      open.push(`${label} is ${octal(st.mode)}`);
+      (isDir ? chmodDirs : chmodFiles).push(path);
+    }
+    try {
+      await access(path, constants.W_OK | (isDir ? constants.X_OK : 0));
+    } catch {
+      unwritable.push(label);
+    }
+  };
+  await inspect(dataDir, true, `${dataDir}/`);
+  for (const f of [keysFile, invalidFile]) await inspect(f, false, f);
+  // The env file holds GITHUB_TOKEN: it leaks just the same when others can read it.
+  if (ctx.envFile) {
+    try {
+      const st = await stat(ctx.envFile);
+      seen.push(ctx.envFile);
+      if ((st.mode & 0o044) !== 0) {
+        open.push(`${ctx.envFile} is ${octal(st.mode)}`);
+        chmodFiles.push(ctx.envFile);
+      }
+    } catch {
+      /* vanished since it was loaded: nothing to judge */
+    }
+  }
+  if (unwritable.length) {
+    return fail(`cookie-pool cannot write ${unwritable.join(', ')}`, `run as the user that owns the store, or give it write access (chmod u+rw; u+rwx on ${dataDir})`);
+  }
+  if (open.length) {
+    const cmds = [chmodFiles.length ? `chmod 600 ${chmodFiles.join(' ')}` : '', chmodDirs.length ? `chmod 700 ${chmodDirs.join(' ')}` : '']
+      .filter(Boolean)
+      .join(' && ');
+    return warn(`readable by group/others: ${open.join(', ')}`, `cookies and tokens are secrets: ${cmds}`);
+  }
+  if (seen.length === 0) return ok(`${dataDir} does not exist yet (created with private modes on first write)`);
+  return ok(`private to your user: ${seen.map((p) => (p.endsWith('/') ? p : basename(p))).join(', ')}`);
+}
+
+function settingsCheck(ctx: AppContext): Outcome {
+  const problems: string[] = [];
+  const shown: string[] = [];
+  const attempt = (name: string, read: () => unknown): void => {
+    try {
+      const v = read();
+      if (v !== undefined) shown.push(`${name}=${String(v)}`);
+    } catch (e) {
+      problems.push(e instanceof Error ? e.message : String(e));
+    }
+  };
+  attempt('MIN_COOKIE_COUNT', () => minCookieCount(ctx.env));
+  attempt('COOKIE_REFRESH_MODE', () => refreshMode(ctx.env));
+  attempt('TRIGGER_WORKFLOW', () => envBool(ctx.env, 'TRIGGER_WORKFLOW', true));
+  attempt('WORKFLOW_INPUTS', () => {
+    const v = envJson(ctx.env, 'WORKFLOW_INPUTS');
+    if (v === undefined) return undefined;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('WORKFLOW_INPUTS must be a JSON object of input names to values');
+    for (const [name, raw] of Object.entries(v as Record<string, unknown>)) {
+      if (raw !== null && !['string', 'number', 'boolean'].includes(typeof raw)) {
+        throw new Error(`WORKFLOW_INPUTS: input "${name}" must be a string, number or boolean`);
+      }
+    }
+    return `{${Object.keys(v).join(', ')}}`;
+  });
+  if (problems.length) return fail(problems.join('; '), 'fix the variable in .env or the environment (see .env.example)');
+  return ok(shown.join(', '));
+}
+
+async function cronCheck(ctx: AppContext): Promise<Outcome> {
+  const raw = envString(ctx.env, 'REFRESH_CRON');
+  const expr = raw ?? '0 */6 * * *';
+  const { validateCron } = await import('./scheduler.js');
+  try {
+    await validateCron(expr, 'REFRESH_CRON');
+  } catch (e) {
+    return failFrom(e);
+  }
+  return ok(`"${expr}"${raw === undefined ? ' (default)' : ''}`);
+}
+
+/**
+ * The scopes a classic token lacks for refresh. `public_repo` is enough only for a public fork,
+ * so it turns the missing `repo` into a softer note.
+ */
+function missingScopes(scopes: string[]): string[] {
+  const has = (s: string) => scopes.includes(s);
+  const missing: string[] = [];
+  if (!has('repo')) missing.push(has('public_repo') ? 'repo (public_repo covers public forks only)' : 'repo');
+  if (!has('workflow')) missing.push('workflow');
+  return missing;
+}
+
+async function cursorCheck(ctx: AppContext, online: boolean, timeoutMs: number): Promise<Outcome> {
+  const { cursorWebUrl } = await import('./check.js');
+  let base: string;
+  try {
+    base = cursorWebUrl(ctx);
+  } catch (e) {
+    return failFrom(e);
+  }
+  if (!online) return skip(`${base} not contacted (pass --online to test it)`);
+  const url = `${base}/api/usage`;
+  try {
+    // No cookie: only whether something answers HTTP at that address matters here.
+    const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), headers: { 'user-agent': 'cookie-pool/0.1.0 doctor' } });
+    await res.body?.cancel().catch(() => undefined);
+    return ok(`${url} answers (HTTP ${res.status} without a cookie)`);
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    const why = err.name === 'TimeoutError' ? `no answer within ${Math.round(timeoutMs / 1000)} s` : (err.cause?.code ?? err.cause?.message ?? err.message);
+    return fail(`cannot reach ${url}: ${why}`, 'check CURSOR_WEB_URL, DNS, proxies and the firewall of this machine');
+  }
+}
+
+/** Run every check in order and return the report (`ok` false when any check failed). */
+export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Promise<DoctorReport> {
+  const { env } = ctx;
+  const timeoutMs = opts.requestTimeoutMs ?? 20_000;
+  const trigger = (() => {
+    try {
+      return envBool(env, 'TRIGGER_WORKFLOW', true);
+    } catch {
+      return true;
+    }
+  })();
+
+  // State shared by the GitHub checks.
+  let settings: GitHubSettings | undefined;
+  let gh: GitHubClient | undefined;
+  let defaultBranch: string | undefined;
+  let workflow: WorkflowInfo | undefined;
+
+  const client = async (): Promise<GitHubClient> => {
+    if (gh) return gh;
+    const { createGitHubClient, retryBaseFromEnv } = await import('../github/client.js');
+    const retryBaseMs = retryBaseFromEnv(env);
+    gh = await createGitHubClient(settings!, {
+      io: ctx.io,
+      requestTimeoutMs: timeoutMs,
+      maxRateLimitRetries: 1,
+      maxRateLimitWaitSec: 60,
+      ...(retryBaseMs !== undefined ? { retryBaseMs } : {}),
+    });
+    return gh;
+  };
+
+  const steps: Step[] = [
+    { name: 'node', run: async () => nodeCheck(opts.nodeVersion ?? process.versions.node) },
+    {
+      name: 'env-file',
+      run: async () => {
+        if (ctx.envFile) return ok(`loaded ${ctx.envFile}`);
+        const looked = resolve(process.cwd(), '.env');
+        return warn(`no .env found (looked for ${looked}); using the environment only`, 'cp .env.example .env and fill it in, or pass --env-file PATH');
+      },
+    },
+    { name: 'keys-file', run: () => storeFileCheck(ctx.store.paths.keysFile, 'keys') },
+    { name: 'invalid-file', run: () => storeFileCheck(ctx.store.paths.invalidFile, 'invalid') },
+    { name: 'permissions', run: () => permissionsCheck(ctx) },
+    { name: 'settings', run: async () => settingsCheck(ctx) },
+    { name: 'refresh-cron', run: () => cronCheck(ctx) },
+    {
+      name: 'github-token',
+      run: async () => {
+        const token = envString(env, 'GITHUB_TOKEN');
+        if (!token) {
+          return fail(
+            'GITHUB_TOKEN is not set',
+            'create a classic token with the repo + workflow scopes (or a fine-grained one with Actions read/write and Contents read on your fork) and put GITHUB_TOKEN=... in .env',
+          );
+        }
+        return ok(describeToken(token));
+      },
+    },
+    {
+      name: 'github-auth',
+      needs: ['github-token'],
+      run: async () => {
+        const { githubSettings } = await import('../github/client.js');
+        try {
+          // GITHUB_OWNER is not needed to ask who the token belongs to; the repository check reports it.
+          settings = githubSettings({ ...env, GITHUB_OWNER: envString(env, 'GITHUB_OWNER') ?? '-' });
+        } catch (e) {
+          return failFrom(e);
+        }
+        const c = await client();
+        let res;
+        try {
+          res = await c.call('the authenticated user (GET /user)', () => c.octokit.request('GET /user'));
+        } catch (e) {
+          return failFrom(e);
+        }
+        const login = (res.data as { login?: string }).login ?? '(unknown)';
+        const header = res.headers['x-oauth-scopes'];
+        const token = settings.token;
+        const at = settings.apiUrl === 'https://api.github.com' ? '' : ` at ${settings.apiUrl}`;
+        if (typeof header !== 'string' || token.startsWith('github_pat_') || token.startsWith('ghs_')) {
+          return ok(
+            `accepted${at} as ${login}; the server reports no scopes (fine-grained or app token)`,
+            'fine-grained tokens need Actions read/write and Contents read on the fork; the checks below show whether it can see it',
+          );
+        }
+        const scopes = header.split(',').map((s) => s.trim()).filter(Boolean);
+        const missing = missingScopes(scopes);
+        const list = scopes.length ? scopes.join(', ') : 'none';
+        if (missing.length) {
+          return warn(
+            `accepted${at} as ${login}, but the classic token lacks ${missing.join(' and ')} (scopes: ${list})`,
+            'regenerate the token with the repo and workflow scopes: refresh cannot read the fork or dispatch the workflow without them',
+          );
+        }
+        return ok(`accepted${at} as ${login}; scopes: ${list}`);
+      },
+    },
+    {
+      name: 'repository',
+      needs: ['github-auth'],
+      run: async () => {
+        if (!envString(env, 'GITHUB_OWNER')) {
+          return fail('GITHUB_OWNER is not set', 'set GITHUB_OWNER to the account that owns your Cursor-Register fork');
+        }
+        const c = await client();
+        const { owner, repo } = c.settings;
+        let data;
+        try {
+          ({ data } = await c.call(`repository ${owner}/${repo}`, () => c.octokit.request('GET /repos/{owner}/{repo}', c.repo)));
+        } catch (e) {
+          return failFrom(e);
+        }
+        defaultBranch = data.default_branch;
+        const vis = data.private ? 'private' : 'public';
+        const detail = `${data.full_name} (${vis}), default branch ${data.default_branch}`;
+        if (data.archived) return fail(`${detail} is archived: workflows cannot run`, 'unarchive it in the repository settings, or point GITHUB_OWNER/GITHUB_REPO at an active fork');
+        if (data.permissions && data.permissions.push === false && trigger) {
+          return warn(`${detail}; the token's user has read-only access`, 'dispatching a workflow needs write access to the repository');
+        }
+        return ok(detail);
+      },
+    },
+    {
+      name: 'workflow',
+      needs: ['repository'],
+      run: async () => {
+        const c = await client();
+        const { getWorkflow } = await import('../github/workflow.js');
+        try {
+          workflow = await getWorkflow(c);
+        } catch (e) {
+          return failFrom(e);
+        }
+        const detail = `${workflow.name} (${workflow.path})`;
+        if (workflow.state === 'active') return ok(`${detail}, active`);
+        const state = workflow.state.replace(/_/g, ' ');
+        const hint = `enable it in the Actions tab of ${c.settings.owner}/${c.settings.repo} (${workflow.htmlUrl})${
+          workflow.state === 'disabled_inactivity' ? '; GitHub disables workflows of repositories without activity for 60 days' : ''
+        }`;
+        // Harvesting the latest run (TRIGGER_WORKFLOW=false) still works on a disabled workflow.
+        return trigger ? fail(`${detail} is ${state}: refresh cannot dispatch it`, hint) : warn(`${detail} is ${state} (TRIGGER_WORKFLOW=false: only existing runs can be harvested)`, hint);
+      },
+    },
+    {
+      name: 'ref',
+      needs: ['repository'],
+      run: async () => {
+        const c = await client();
+        const ref = c.settings.ref;
+        if (!ref) return ok(`GITHUB_REF not set: dispatching on the default branch ${defaultBranch ?? ''}`.trimEnd());
+        const { statusOf } = await import('../github/client.js');
+        const branch = ref.replace(/^refs\/heads\//, '');
+        const isTag = ref.startsWith('refs/tags/');
+        const tag = ref.replace(/^refs\/tags\//, '');
+        try {
+          if (!isTag) {
+            try {
+              await c.octokit.request('GET /repos/{owner}/{repo}/branches/{branch}', { ...c.repo, branch });
+              return ok(`branch ${branch} exists`);
+            } catch (e) {
+              if (statusOf(e) !== 404) throw e;
+            }
+          }
+          try {
+            await c.octokit.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { ...c.repo, ref: `tags/${tag}` });
+            return ok(`tag ${tag} exists`);
+          } catch (e) {
+            if (statusOf(e) !== 404) throw e;
+          }
+        } catch (e) {
+          const { githubError } = await import('../github/client.js');
+          return failFrom(githubError(e, `ref ${ref}`, c.settings));
+        }
+        return fail(
+          `GITHUB_REF=${ref}: no such ${isTag ? 'tag' : 'branch or tag'} in ${c.settings.owner}/${c.settings.repo}`,
+          `unset GITHUB_REF to use the default branch (${defaultBranch ?? 'see the repository'}), or name an existing branch`,
+        );
+      },
+    },
+    {
+      name: 'inputs',
+      needs: ['settings', 'repository', 'ref'],
+      run: async () => {
+        if (!workflow) return skip('skipped: workflow failed');
+        const c = await client();
+        const ref = c.settings.ref ?? defaultBranch!;
+        const { declaredInputs } = await import('../github/workflow.js');
+        const { collectInputs, checkInputs } = await import('../core/inputs.js');
+        let declared;
+        try {
+          declared = await declaredInputs(c, workflow!, ref);
+        } catch (e) {
+          return failFrom(e);
+        }
+        let configured;
+        try {
+          configured = collectInputs(env, envJson(env, 'WORKFLOW_INPUTS'), []);
+        } catch (e) {
+          return failFrom(e);
+        }
+        const result = checkInputs(declared, configured);
+        const declaredNames = Object.keys(declared);
+        const declaredText = declaredNames.length ? `declared: ${declaredNames.join(', ')}` : 'the workflow declares no inputs';
+        const dropped = result.droppedNames.length
+          ? `not declared by ${workflow!.path} at ${ref}, so refresh drops them: ${result.droppedNames.join(', ')}`
+          : '';
+        if (result.errors.length) {
+          return fail(
+            [...result.errors, dropped].filter(Boolean).join('; '),
+            `fix the REGISTER_* variables / WORKFLOW_INPUTS (${declaredText})`,
+          );
+        }
+        if (dropped) {
+          return warn(dropped, `remove them from .env / WORKFLOW_INPUTS, or use a fork whose workflow declares them (${declaredText})`);
+        }
+        // Cursor-Register uploads the CSV files only when upload_artifact is true.
+        if (declared.upload_artifact && (result.inputs.upload_artifact ?? declared.upload_artifact.default) === 'false') {
+          return warn(
+            'upload_artifact will be false: the run will upload no artifact for cookie-pool to harvest',
+            'set REGISTER_UPLOAD_ARTIFACT=true',
+          );
+        }
+        const sent = Object.keys(result.inputs);
+        return ok(`${sent.length ? `sending ${sent.join(', ')}` : 'none configured (workflow defaults apply)'}; ${declaredText}`);
+      },
+    },
+    {
+      name: 'artifact',
+      needs: ['repository'],
+      run: async () => {
+        if (!workflow) return skip('skipped: workflow failed');
+        const c = await client();
+        const { latestSuccessfulRun } = await import('../github/runs.js');
+        const { listArtifacts, pickArtifact, DEFAULT_ARTIFACT_NAME } = await import('../github/artifacts.js');
+        const configured = envString(env, 'ARTIFACT_NAME');
+        const name = configured ?? DEFAULT_ARTIFACT_NAME;
+        let run;
+        try {
+          run = await latestSuccessfulRun(c);
+        } catch (e) {
+          if (e instanceof CliError && /has no successful run/.test(e.message)) {
+            return warn(`no successful run of ${workflow!.path} yet, so "${name}" cannot be confirmed`, 'run cookie-pool refresh once (or start the workflow from the Actions tab), then run doctor again');
+          }
+          return failFrom(e);
+        }
+        let list;
+        try {
+          list = await listArtifacts(c, run.id);
+        } catch (e) {
+          return failFrom(e);
+        }
+        const where = `latest successful run ${run.id} (${run.createdAt})`;
+        const names = list.map((a) => `"${a.name}"`).join(', ');
+        const picked = pickArtifact(list, name, configured !== undefined);
+        if (!picked) {
+          return warn(
+            list.length ? `"${name}" not among the artifacts of the ${where}: ${names}` : `the ${where} has no artifacts (looked for "${name}")`,
+            list.length
+              ? `set ARTIFACT_NAME to the artifact that holds the account CSV files`
+              : 'the workflow must upload its CSV files: set REGISTER_UPLOAD_ARTIFACT=true',
+          );
+        }
+        const how = picked.name.toLowerCase() === name.toLowerCase() ? `"${picked.name}"` : `"${picked.name}" (the run's only artifact)`;
+        if (picked.expired) return warn(`${how} of the ${where} has expired`, 'artifacts expire after the retention period; the next refresh makes a new one');
+        return ok(`${how} found in the ${where}`);
+      },
+    },
+    { name: 'cursor-web', run: () => cursorCheck(ctx, opts.online === true, timeoutMs) },
+  ];
+
+  const checks: DoctorCheck[] = [];
+  const byName = new Map<string, DoctorCheck>();
+  // The failed check at the root of each skip, so every skipped line names the real cause.
+  const rootCause = new Map<string, string[]>();
+  for (const step of steps) {
+    const causes = [
+      ...new Set(
+        (step.needs ?? []).flatMap((n) => {
+          const s = byName.get(n)?.status;
+          if (s === 'fail') return [n];
+          if (s === 'skip') return rootCause.get(n) ?? [n];
+          return [];
+        }),
+      ),
+    ];
+    let outcome: Outcome;
+    if (causes.length) {
+      rootCause.set(step.name, causes);
+      outcome = skip(`skipped: ${causes.join(', ')} failed`);
+    } else {
+      try {
+        outcome = await step.run();
+      } catch (e) {
+        outcome = failFrom(e);
+      }
+    }
+    const check: DoctorCheck = { name: step.name, ...outcome };
+    checks.push(check);
+    byName.set(step.name, check);
+    opts.onCheck?.(check);
+  }
+  return { ok: checks.every((c) => c.status !== 'fail'), checks };
+}
