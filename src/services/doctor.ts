@@ -351,7 +351,12 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
         if (missing.length) {
           return warn(
             `accepted${at} as ${login}, but the classic token lacks ${missing.join(' and ')} (scopes: ${list})`,
-            'regenerate the token with the repo and workflow scopes: refresh cannot read the fork or dispatch the workflow without them',
+            `regenerate the token with the repo and workflow scopes: without ${missing.map((m) => m.split(' ')[0]).join(' and ')} refresh cannot ${[
+              scopes.includes('repo') ? '' : 'read a private fork',
+              scopes.includes('workflow') ? '' : 'dispatch the workflow',
+            ]
+              .filter(Boolean)
+              .join(' or ')}`,
           );
         }
         return ok(`accepted${at} as ${login}; scopes: ${list}`);
