@@ -18,13 +18,30 @@ const COOKIE_LIKE = /(^|::|%3a%3a)eyJ[A-Za-z0-9_-]*\.|^user_[A-Za-z0-9]+(::|%3a%
 
 /** The cookie in one CSV field, if it holds one (or something meant to be one). */
 export function cookieInField(field: string): string | undefined {
+  // Normalising never lengthens a field: a short one cannot hold a cookie.
+  if (field.length < 20) return undefined;
   const text = normalizeCookieText(field).replace(COOKIE_NAME_PREFIX, '').replace(/;$/, '');
   if (text.length < 20) return undefined;
-  if (parseCookie(text).ok) return text;
-  return COOKIE_LIKE.test(text) ? text : undefined;
+  // Cookie-shaped text is taken as it is (a broken one is refused as malformed by the merge, which
+  // parses every candidate once); anything else only when it parses (e.g. a JWT whose header
+  // does not start with eyJ).
+  if (COOKIE_LIKE.test(text)) return text;
+  return parseCookie(text).ok ? text : undefined;
 }
 
+const LINE_BREAK = /\r\n|\n|\r/;
+
 function rows(text: string): string[][] {
+  // Without a quote character CSV is just lines of comma-separated fields: split them directly
+  // (csv-parse costs several times more on the 100k-row files of a big artifact).
+  if (!text.includes('"')) {
+    const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    const out: string[][] = [];
+    for (const line of body.split(LINE_BREAK)) {
+      if (line.trim() !== '') out.push(line.split(','));
+    }
+    return out;
+  }
   try {
     return parse(text, {
       bom: true,
