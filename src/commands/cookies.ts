@@ -1,10 +1,14 @@
 import { Command } from 'commander';
 import { contextOf } from '../context.js';
 import { UsageError } from '../errors.js';
-import { identitySet } from '../core/merge.js';
-import { collect, gatherCookies } from '../services/cookie-input.js';
-import { addCookies, exitCodeFor, failedRefusals, removeCookies } from '../services/pool.js';
-import { cookieRow, cookieTable, plural, printRefusals, refusalsJson, rejectedSummary } from '../ui/pool.js';
+
+// Services and renderers load inside the actions, so other commands start without them.
+const pool = () => import('../services/pool.js');
+const view = () => import('../ui/pool.js');
+const input = () => import('../services/cookie-input.js');
+
+/** Commander collector for repeatable options. */
+const collect = (value: string, previous: string[] = []): string[] => previous.concat(value);
 
 export const cookiesCommand = (): Command => {
   const cookies = new Command('cookies').description('the cookies of an api key: list, add, remove');
@@ -15,6 +19,7 @@ export const cookiesCommand = (): Command => {
     .action(async (apiKey: string | undefined, _opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
+      const [{ identitySet }, { cookieRow, cookieTable, plural }] = await Promise.all([import('../core/merge.js'), view()]);
       const snap = await ctx.store.read();
       if (apiKey !== undefined && !Object.hasOwn(snap.keys, apiKey)) {
         throw new UsageError(`no api key "${apiKey}"`, 'see the keys with: cookie-pool keys list');
@@ -48,6 +53,8 @@ export const cookiesCommand = (): Command => {
       if (args.length === 0 && opts.fromFile.length === 0) {
         throw new UsageError('no cookies given', 'pass cookies as arguments, `-` to read stdin, or --from-file FILE');
       }
+      const [{ addCookies, exitCodeFor, failedRefusals }, { gatherCookies }] = await Promise.all([pool(), input()]);
+      const { plural, printRefusals, refusalsJson, rejectedSummary } = await view();
       const candidates = await gatherCookies(args, opts.fromFile, io.stdin);
       const r = await ctx.store.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec()));
       const code = exitCodeFor(r.added, failedRefusals(r.refusals));
@@ -69,6 +76,8 @@ export const cookiesCommand = (): Command => {
     .action(async (apiKey: string, args: string[], opts: { invalidate?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
+      const [{ exitCodeFor, removeCookies }, { gatherCookies }] = await Promise.all([pool(), input()]);
+      const { plural } = await view();
       const given = await gatherCookies(args, [], io.stdin);
       const r = await ctx.store.update((snap) => removeCookies(snap, apiKey, given, { invalidate: opts.invalidate }));
       const code = exitCodeFor(given.length - r.notFound.length, r.notFound.length);

@@ -1,11 +1,16 @@
 import { Command } from 'commander';
 import { contextOf } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
-import { collect, gatherCookies } from '../services/cookie-input.js';
-import { addInvalid, clearInvalid, purgeInvalid, removeInvalid } from '../services/invalid.js';
-import { exitCodeFor, failedRefusals } from '../services/pool.js';
-import { cookieRow, cookieTable, plural, printRefusals, refusalsJson, rejectedSummary } from '../ui/pool.js';
 import { renderTable } from '../ui/table.js';
+
+// Services and renderers load inside the actions, so other commands start without them.
+const pool = () => import('../services/pool.js');
+const invalidService = () => import('../services/invalid.js');
+const view = () => import('../ui/pool.js');
+const input = () => import('../services/cookie-input.js');
+
+/** Commander collector for repeatable options. */
+const collect = (value: string, previous: string[] = []): string[] => previous.concat(value);
 
 /** Exit code of a prompt the user interrupted with Ctrl-C. */
 const INTERRUPTED = 130;
@@ -19,6 +24,7 @@ export const invalidCommand = (): Command => {
     .action(async (_opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
+      const { cookieRow, cookieTable, plural } = await view();
       const snap = await ctx.store.read();
       if (io.json) {
         io.printJson({ count: snap.invalid.length, invalid: snap.invalid.map((c) => io.cookie(c)) });
@@ -44,6 +50,8 @@ export const invalidCommand = (): Command => {
       if (args.length === 0 && opts.fromFile.length === 0) {
         throw new UsageError('no cookies given', 'pass cookies as arguments, `-` to read stdin, or --from-file FILE');
       }
+      const [{ addInvalid }, { exitCodeFor, failedRefusals }, { gatherCookies }] = await Promise.all([invalidService(), pool(), input()]);
+      const { plural, printRefusals, refusalsJson, rejectedSummary } = await view();
       const candidates = await gatherCookies(args, opts.fromFile, io.stdin);
       const r = await ctx.store.update((snap) => addInvalid(snap, candidates, { keepInKeys: opts.keepInKeys }));
       const code = exitCodeFor(r.added, failedRefusals(r.refusals));
@@ -65,6 +73,8 @@ export const invalidCommand = (): Command => {
     .action(async (args: string[], _opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
+      const [{ removeInvalid }, { exitCodeFor }, { gatherCookies }] = await Promise.all([invalidService(), pool(), input()]);
+      const { plural } = await view();
       const given = await gatherCookies(args, [], io.stdin);
       const r = await ctx.store.update((snap) => removeInvalid(snap, given));
       const code = exitCodeFor(given.length - r.notFound.length, r.notFound.length);
@@ -84,6 +94,7 @@ export const invalidCommand = (): Command => {
     .action(async (opts: { yes?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
+      const [{ clearInvalid }, { plural }] = await Promise.all([invalidService(), view()]);
       const count = (await ctx.store.read()).invalid.length;
       if (count > 0 && !opts.yes) {
         if (!io.isInteractive) {
@@ -117,6 +128,7 @@ export const invalidCommand = (): Command => {
     .action(async (_opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
+      const [{ purgeInvalid }, { plural }] = await Promise.all([invalidService(), view()]);
       const r = await ctx.store.update((snap) => purgeInvalid(snap));
       if (io.json) {
         io.printJson({ ok: true, ...r });

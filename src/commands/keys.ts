@@ -2,18 +2,15 @@ import { Command } from 'commander';
 import { envJson } from '../config.js';
 import { contextOf } from '../context.js';
 import { UsageError } from '../errors.js';
-import { gatherCookies, collect } from '../services/cookie-input.js';
-import {
-  addCookies,
-  exitCodeFor,
-  failedRefusals,
-  importEnvKeys,
-  parseApiKeysEnv,
-  removeKey,
-  validateApiKey,
-} from '../services/pool.js';
-import { plural, printRefusals, refusalsJson, rejectedSummary } from '../ui/pool.js';
 import { renderTable } from '../ui/table.js';
+
+// Services and renderers load inside the actions, so other commands start without them.
+const pool = () => import('../services/pool.js');
+const view = () => import('../ui/pool.js');
+const input = () => import('../services/cookie-input.js');
+
+/** Commander collector for repeatable options. */
+const collect = (value: string, previous: string[] = []): string[] => previous.concat(value);
 
 export const keysCommand = (): Command => {
   const keys = new Command('keys').description('api keys: list, add, remove, import-env');
@@ -44,6 +41,8 @@ export const keysCommand = (): Command => {
     .action(async (apiKey: string, args: string[], opts: { fromFile: string[] }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io, store } = ctx;
+      const [{ addCookies, exitCodeFor, failedRefusals, validateApiKey }, { gatherCookies }] = await Promise.all([pool(), input()]);
+      const { plural, printRefusals, refusalsJson, rejectedSummary } = await view();
       validateApiKey(apiKey);
       const candidates = await gatherCookies(args, opts.fromFile, io.stdin);
       const r = await store.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec(), { create: true }));
@@ -65,6 +64,8 @@ export const keysCommand = (): Command => {
     .action(async (apiKey: string, _opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
+      const { removeKey } = await pool();
+      const { plural } = await view();
       const r = await ctx.store.update((snap) => removeKey(snap, apiKey));
       if (io.json) io.printJson({ ok: true, removed: r.apiKey, cookies: r.cookies });
       else io.out(`Removed api key ${io.c.bold(apiKey)} with its ${plural(r.cookies, 'cookie')}.`);
@@ -76,6 +77,8 @@ export const keysCommand = (): Command => {
     .action(async (_opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
+      const { exitCodeFor, failedRefusals, importEnvKeys, parseApiKeysEnv } = await pool();
+      const { plural, printRefusals, refusalsJson, rejectedSummary } = await view();
       const raw = envJson(ctx.env, 'API_KEYS');
       if (raw === undefined) throw new UsageError('API_KEYS is not set', 'set API_KEYS=\'{"<apiKey>": ["<cookie>", ...]}\' in the environment or .env');
       const wanted = parseApiKeysEnv(raw);

@@ -8,7 +8,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyMap } from '../core/merge.js';
-import { backup, writeAtomic } from './atomic.js';
 import { parseInvalid, parseKeys, serialize } from './format.js';
 import { withLock } from './lock.js';
 
@@ -83,6 +82,8 @@ export class KeyStore {
         const text = serialize(change.keys);
         if (text !== keysText) writes.push([this.paths.keysFile, text]);
       }
+      // The writer loads only when there is something to write (read-only commands start faster).
+      const { backup, writeAtomic } = writes.length ? await import('./atomic.js') : ({} as typeof import('./atomic.js'));
       for (const [file, text] of writes) {
         await backup(file, this.backupDir);
         await writeAtomic(file, text);

@@ -2,8 +2,25 @@
  * Injected IO (as the GitHub CLI's IOStreams): results to stdout, progress and diagnostics to
  * stderr, colour only when wanted, secrets masked unless --reveal.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
+import type { ChalkInstance } from 'chalk';
 import { maskSecret } from '../core/cookie.js';
+
+// chalk loads only when this process has a terminal to colour: pipes, cron and --json start faster.
+const chalk = process.stdout.isTTY || process.stderr.isTTY ? await import('chalk') : undefined;
+
+/** A chalk look-alike that adds no colour: every style (chained too) returns its text; level 0. */
+const plain: ChalkInstance = (() => {
+  const proxy: ChalkInstance = new Proxy((() => '') as unknown as ChalkInstance, {
+    get: (_t, prop) => (prop === 'level' ? 0 : typeof prop === 'symbol' || prop === 'then' ? undefined : proxy),
+    apply: (_t, _this, args: unknown[]) => args.join(' '),
+    set: () => true,
+  });
+  return proxy;
+})();
+
+function colours(level: 0 | 1): ChalkInstance {
+  return chalk && level > 0 ? new chalk.Chalk({ level }) : plain;
+}
 
 export interface IOOptions {
   stdout?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -38,8 +55,8 @@ export class IO {
     this.verbose = opts.verbose ?? false;
     this.reveal = opts.reveal ?? false;
     const wanted = opts.color ?? (!('NO_COLOR' in process.env) || process.env.NO_COLOR === '');
-    this.c = new Chalk({ level: wanted && this.stdout.isTTY ? 1 : 0 });
-    this.ce = new Chalk({ level: wanted && this.stderr.isTTY ? 1 : 0 });
+    this.c = colours(wanted && this.stdout.isTTY ? 1 : 0);
+    this.ce = colours(wanted && this.stderr.isTTY ? 1 : 0);
   }
 
   get isInteractive(): boolean {
