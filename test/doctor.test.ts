@@ -3,7 +3,7 @@
  * --online, the loopback fake Cursor endpoint: a good setup is all ok; each broken setup makes
  * the right line fail (or warn), the checks behind it are skipped, and no secret is printed.
  */
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -143,6 +143,15 @@ function line(stdout: string, name: string): string {
   const l = stdout.split('\n').find((x) => new RegExp(`^(ok|warn|fail|skip)\\s+${name}\\s`).test(x));
   if (!l) throw new Error(`no line for ${name} in:\n${stdout}`);
   return l;
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }
 
 const statuses = (r: Report): Record<string, Status> => Object.fromEntries(r.checks.map((c) => [c.name, c.status]));
@@ -287,6 +296,16 @@ describe('doctor: GitHub problems', () => {
     expect(b.check('github-auth').hint).toMatch(/Actions read\/write/);
   });
 
+  it('an unreachable GitHub API fails github-auth (after quick retries)', async () => {
+    const s = await setup();
+    const port = await closedPort();
+    const { res, check } = await s.json(['doctor'], { GITHUB_API_URL: `http://127.0.0.1:${port}` });
+    expect(res.code).toBe(1);
+    expect(check('github-auth').status).toBe('fail');
+    expect(check('github-auth').detail).toMatch(new RegExp(`cannot reach the GitHub API at http://127\\.0\\.0\\.1:${port}`));
+    expect(check('repository')).toMatchObject({ status: 'skip', detail: 'skipped: github-auth failed' });
+  });
+
   it('GITHUB_REF: an existing branch is ok, an unknown one fails', async () => {
     const s = await setup({}, { GITHUB_REF: 'dev' });
     const a = await s.json();
@@ -396,6 +415,13 @@ describe('doctor: local problems', () => {
     const dir = await s.json();
     expect(dir.check('permissions').status).toBe('warn');
     expect(dir.check('permissions').hint).toContain(`chmod 700 ${s.store.dataDir}`);
+    // A store that cookie-pool creates itself passes: data dir 0700, files 0600.
+    rmSync(s.store.dataDir, { recursive: true });
+    const add = await s.run(['keys', 'add', 'sk-new']);
+    expect(add.code, add.stderr).toBe(0);
+    expect(statSync(s.store.dataDir).mode & 0o777).toBe(0o700);
+    const fresh = await s.json();
+    expect(fresh.check('permissions').status).toBe('ok');
   });
 
   it('an invalid REFRESH_CRON fails its line naming the variable; bad MIN_COOKIE_COUNT / mode fail settings', async () => {
@@ -414,7 +440,6 @@ describe('doctor: local problems', () => {
 
   it('no .env warns naming where it looked; --env-file FILE is shown as loaded', async () => {
     const s = await setup();
-    const { rmSync } = await import('node:fs');
     rmSync(s.envFile);
     const env = { GITHUB_TOKEN: s.gh.token, GITHUB_OWNER: s.gh.owner, GITHUB_API_URL: s.gh.apiUrl };
     const a = await s.json(['doctor'], env);
@@ -431,10 +456,7 @@ describe('doctor: local problems', () => {
   });
 
   it('--online with an unreachable Cursor web URL fails that line', async () => {
-    const srv = createServer();
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as AddressInfo).port;
-    await new Promise<void>((r) => srv.close(() => r()));
+    const port = await closedPort();
     const s = await setup({}, { CURSOR_WEB_URL: `http://127.0.0.1:${port}` });
     const { res, check } = await s.json(['doctor', '--online']);
     expect(res.code).toBe(1);

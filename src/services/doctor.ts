@@ -278,13 +278,14 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
   const client = async (): Promise<GitHubClient> => {
     if (gh) return gh;
     const { createGitHubClient, retryBaseFromEnv } = await import('../github/client.js');
-    const retryBaseMs = retryBaseFromEnv(env);
+    // A diagnosis should answer quickly: transient failures are retried with a short back-off
+    // (0.25, 1, 2.25 s) rather than refresh's patient one.
     gh = await createGitHubClient(settings!, {
       io: ctx.io,
       requestTimeoutMs: timeoutMs,
       maxRateLimitRetries: 1,
       maxRateLimitWaitSec: 60,
-      ...(retryBaseMs !== undefined ? { retryBaseMs } : {}),
+      retryBaseMs: retryBaseFromEnv(env) ?? 250,
     });
     return gh;
   };

@@ -33,7 +33,8 @@ export async function withLock<T>(lockPath: string, opts: LockOptions, fn: () =>
 export async function acquireLock(lockPath: string, opts: LockOptions): Promise<() => Promise<void>> {
   const { default: lockfile } = await import('proper-lockfile');
   const target = lockPath.replace(/\.lock$/, '');
-  await mkdir(dirname(lockPath), { recursive: true });
+  // The lock lives in the data dir; a data dir created here is private, as the store files are.
+  await mkdir(dirname(lockPath), { recursive: true, mode: 0o700 });
   const stale = Math.max(5000, opts.staleMs ?? DEFAULT_STALE_MS);
   let release: () => Promise<void>;
   try {
