@@ -74,8 +74,3 @@ export async function gatherCookies(args: readonly string[], fromFiles: readonly
   }
   return out;
 }
-
-/** Commander collector for repeatable options. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return previous.concat(value);
-}
