@@ -146,6 +146,15 @@ describe('menu in a pseudo-terminal', () => {
     expect(plain.raw).not.toMatch(/\u001b\[3\dm/);
   });
 
+  it('a corrupt store stops the menu at once (exit 2, file untouched)', async () => {
+    const t = store({}, []);
+    t.writeKeys('["not", "an", "object"]');
+    const r = await runPty(['manage'], [{ expect: 'api_keys\\.json: expected an object' }], { cwd: t.dir, env: { DATA_DIR: t.dataDir } });
+    expect(r.failed, r.transcript).toBeNull();
+    expect(r.exitCode).toBe(2);
+    expect(readFileSync(t.keysFile, 'utf8')).toBe('["not", "an", "object"]');
+  });
+
   it('without a TTY the menu exits 2 and points at the commands', async () => {
     const t = store({}, []);
     const r = await runCli([], { bin: MENU_BIN, cwd: t.dir, env: { DATA_DIR: t.dataDir } });
