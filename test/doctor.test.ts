@@ -335,6 +335,11 @@ describe('doctor: workflow inputs and the artifact', () => {
     expect(res.code).toBe(1);
     expect(check('inputs').status).toBe('fail');
     expect(check('inputs').detail).toMatch(/input "email_server" \(from REGISTER_EMAIL_SERVER\) must be one of "TempEmail", "IMAP"; got "Gmail"/);
+    // Not dispatching (TRIGGER_WORKFLOW=false): the inputs are never sent, so only a warning.
+    const b = await s.json(['doctor'], { TRIGGER_WORKFLOW: 'false' });
+    expect(b.res.code).toBe(0);
+    expect(b.check('inputs').status).toBe('warn');
+    expect(b.check('inputs').detail).toMatch(/^TRIGGER_WORKFLOW=false, so not sent for now: input "email_server"/);
   });
 
   it('upload_artifact=false warns: there would be nothing to harvest', async () => {
@@ -365,13 +370,18 @@ describe('doctor: workflow inputs and the artifact', () => {
     expect(ok.check('artifact').status).toBe('ok');
   });
 
-  it('no successful run yet warns', async () => {
+  it('no successful run yet warns (fails with TRIGGER_WORKFLOW=false)', async () => {
     const s = await setup({}, {}, { completedRun: false });
     s.gh.addCompletedRun({ conclusion: 'failure' });
     const { res, check } = await s.json();
     expect(res.code).toBe(0);
     expect(check('artifact').status).toBe('warn');
     expect(check('artifact').detail).toMatch(/no successful run/);
+    // ...but it fails when refresh relies on that run (TRIGGER_WORKFLOW=false).
+    const b = await s.json(['doctor'], { TRIGGER_WORKFLOW: 'false' });
+    expect(b.res.code).toBe(1);
+    expect(b.check('artifact').status).toBe('fail');
+    expect(b.check('artifact').detail).toMatch(/TRIGGER_WORKFLOW=false: refresh has nothing to harvest/);
   });
 });
 

@@ -473,10 +473,10 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
           ? `not declared by ${workflow!.path} at ${ref}, so refresh drops them: ${result.droppedNames.join(', ')}`
           : '';
         if (result.errors.length) {
-          return fail(
-            [...result.errors, dropped].filter(Boolean).join('; '),
-            `fix the REGISTER_* variables / WORKFLOW_INPUTS (${declaredText})`,
-          );
+          const detail = [...result.errors, dropped].filter(Boolean).join('; ');
+          const hint = `fix the REGISTER_* variables / WORKFLOW_INPUTS (${declaredText})`;
+          // Without dispatching (TRIGGER_WORKFLOW=false) the inputs are never sent.
+          return trigger ? fail(detail, hint) : warn(`TRIGGER_WORKFLOW=false, so not sent for now: ${detail}`, hint);
         }
         if (dropped) {
           return warn(dropped, `remove them from .env / WORKFLOW_INPUTS, or use a fork whose workflow declares them (${declaredText})`);
@@ -507,7 +507,10 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
           run = await latestSuccessfulRun(c);
         } catch (e) {
           if (e instanceof CliError && /has no successful run/.test(e.message)) {
-            return warn(`no successful run of ${workflow!.path} yet, so "${name}" cannot be confirmed`, 'run cookie-pool refresh once (or start the workflow from the Actions tab), then run doctor again');
+            // With TRIGGER_WORKFLOW=false refresh harvests that run: without one it cannot work.
+            return trigger
+              ? warn(`no successful run of ${workflow!.path} yet, so "${name}" cannot be confirmed`, 'run cookie-pool refresh once (or start the workflow from the Actions tab), then run doctor again')
+              : fail(`no successful run of ${workflow!.path}, and TRIGGER_WORKFLOW=false: refresh has nothing to harvest`, 'start the workflow from the Actions tab, or set TRIGGER_WORKFLOW=true');
           }
           return failFrom(e);
         }
@@ -521,7 +524,7 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
         const names = list.map((a) => `"${a.name}"`).join(', ');
         const picked = pickArtifact(list, name, configured !== undefined);
         if (!picked) {
-          return warn(
+          return (trigger ? warn : fail)(
             list.length ? `"${name}" not among the artifacts of the ${where}: ${names}` : `the ${where} has no artifacts (looked for "${name}")`,
             list.length
               ? `set ARTIFACT_NAME to the artifact that holds the account CSV files`
@@ -529,7 +532,11 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
           );
         }
         const how = picked.name.toLowerCase() === name.toLowerCase() ? `"${picked.name}"` : `"${picked.name}" (the run's only artifact)`;
-        if (picked.expired) return warn(`${how} of the ${where} has expired`, 'artifacts expire after the retention period; the next refresh makes a new one');
+        if (picked.expired) {
+          return trigger
+            ? warn(`${how} of the ${where} has expired`, 'artifacts expire after the retention period; the next refresh makes a new one')
+            : fail(`${how} of the ${where} has expired, and TRIGGER_WORKFLOW=false: refresh has nothing to harvest`, 'start the workflow from the Actions tab, or set TRIGGER_WORKFLOW=true');
+        }
         return ok(`${how} found in the ${where}`);
       },
     },
