@@ -58,10 +58,15 @@ describe('import', () => {
     writeFileSync(join(folder, 'deeper', 'one.zip'), buildZip({ 'token_1.csv': `${c}\r\n` }));
     writeFileSync(join(folder, 'two.csv'), `me@x.y,${d}\r\n`);
     writeFileSync(join(folder, 'ignored.json'), JSON.stringify([makeCookie()]));
-    const res = await s.run(['import', csv, txt, folder, '-', '--key', 'sk-a', '--json'], { input: `${e}\n` });
+    // No quotes, a BOM and old Mac line ends (the quote-free fast path reads the bytes line by line).
+    const f = makeCookie('encoded');
+    const g = makeCookie('decoded');
+    const mac = join(s.dir, 'mac.txt');
+    writeFileSync(mac, `\uFEFF${f}\r  ${g}  \r\r`);
+    const res = await s.run(['import', csv, txt, folder, mac, '-', '--key', 'sk-a', '--json'], { input: `${e}\n` });
     expect(res.code).toBe(0);
-    expect(JSON.parse(res.stdout)).toMatchObject({ harvested: 5, added: 5 });
-    expect(new Set(s.keys()['sk-a'])).toEqual(new Set([a, b, c, d, e]));
+    expect(JSON.parse(res.stdout)).toMatchObject({ harvested: 7, added: 7 });
+    expect(new Set(s.keys()['sk-a'])).toEqual(new Set([a, b, c, d, e, f, g]));
   });
 
   it('counts refusals by reason: malformed, expired, duplicate, known-invalid', async () => {

@@ -31,9 +31,29 @@ export function cookieInField(field: string): string | undefined {
 
 const LINE_BREAK = /\r\n|\n|\r/;
 
-function rows(text: string): string[][] {
+/** Non-empty lines of a quote-free CSV/TXT held in a Buffer, decoded one at a time. */
+function* bufferRows(buf: Buffer): Generator<string[]> {
+  // One short string a line (collected young) instead of one huge string for the whole file.
+  let start = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  while (start < buf.length) {
+    const nl = buf.indexOf(0x0a, start);
+    const end = nl < 0 ? buf.length : nl;
+    const line = buf.toString('utf8', start, end);
+    start = end + 1;
+    for (const part of line.includes('\r') ? line.split('\r') : [line]) {
+      if (part.trim() !== '') yield part.split(',');
+    }
+  }
+}
+
+function rows(input: string | Buffer): Iterable<string[]> {
   // Without a quote character CSV is just lines of comma-separated fields: split them directly
   // (csv-parse costs several times more on the 100k-row files of a big artifact).
+  if (typeof input !== 'string') {
+    if (!input.includes(0x22)) return bufferRows(input);
+    input = input.toString('utf8');
+  }
+  const text = input;
   if (!text.includes('"')) {
     const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
     const out: string[][] = [];
@@ -66,8 +86,8 @@ export interface Extraction {
   found: number;
 }
 
-/** Extract from several files' text at once, deduplicating across them. */
-export function extractCookies(texts: Iterable<string>): Extraction {
+/** Extract from several files (text, or raw UTF-8 bytes) at once, deduplicating across them. */
+export function extractCookies(texts: Iterable<string | Buffer>): Extraction {
   const seen = new Set<string>();
   const cookies: string[] = [];
   let found = 0;

@@ -18,7 +18,7 @@ export interface Harvest {
 /** Cookies in the CSV/TXT files of an unpacked archive. */
 export function harvestArchiveFiles(files: ArchiveFile[], label = ''): Harvest {
   const picked = files.filter((f) => isCookieFile(f.name));
-  const { cookies } = extractCookies(picked.map((f) => f.data.toString('utf8')));
+  const { cookies } = extractCookies(picked.map((f) => f.data));
   return { cookies, files: picked.map((f) => (label ? `${label}!${f.name}` : f.name)) };
 }
 
@@ -44,7 +44,7 @@ async function walk(dir: string, out: string[]): Promise<void> {
  * (walked for .zip/.csv/.txt), `-` for stdin text.
  */
 export async function harvestPaths(paths: string[], readStdin: () => Promise<string>, limits: ArchiveLimits = {}): Promise<Harvest> {
-  const texts: string[] = [];
+  const texts: (string | Buffer)[] = [];
   const files: string[] = [];
   const zips: Harvest[] = [];
   const expanded: string[] = [];
@@ -68,7 +68,7 @@ export async function harvestPaths(paths: string[], readStdin: () => Promise<str
     if (extname(file).toLowerCase() === '.zip' || data.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) {
       zips.push(await harvestZip(data, file, limits));
     } else {
-      texts.push(data.toString('utf8'));
+      texts.push(data);
       files.push(file);
     }
   }
