@@ -8,10 +8,18 @@ import { maskSecret } from '../core/cookie.js';
 // chalk loads only when this process has a terminal to colour: pipes, cron and --json start faster.
 const chalk = process.stdout.isTTY || process.stderr.isTTY ? await import('chalk') : undefined;
 
+const COLOUR_MODELS = new Set(['rgb', 'hex', 'ansi256', 'bgRgb', 'bgHex', 'bgAnsi256']);
+
 /** A chalk look-alike that adds no colour: every style (chained too) returns its text; level 0. */
 const plain: ChalkInstance = (() => {
   const proxy: ChalkInstance = new Proxy((() => '') as unknown as ChalkInstance, {
-    get: (_t, prop) => (prop === 'level' ? 0 : typeof prop === 'symbol' || prop === 'then' ? undefined : proxy),
+    get: (_t, prop) => {
+      if (prop === 'level') return 0;
+      if (typeof prop === 'symbol' || prop === 'then') return undefined;
+      // Colour models take a colour first and return a style: c.hex('#f00')('text').
+      if (COLOUR_MODELS.has(prop)) return () => proxy;
+      return proxy;
+    },
     apply: (_t, _this, args: unknown[]) => args.join(' '),
     set: () => true,
   });
