@@ -110,6 +110,14 @@ describe('refresh: runs that do not deliver', () => {
     expect(miss.stderr).toMatch(/ARTIFACT_NAME/);
   });
 
+  it('the only artifact is used even when its name differs from ARTIFACT_NAME', async () => {
+    const r = await setup({ artifactsForRun: () => [{ name: 'accounts-csv', files: cursorRegisterFiles([makeCookie()]) }] });
+    const res = await r.run(['refresh', '--json', ...FAST], { env: { ARTIFACT_NAME: 'Account Info' } });
+    expect(res.code).toBe(0);
+    expect(res.stderr).toMatch(/has one artifact, "accounts-csv" \(not "Account Info"\): using it/);
+    expect(JSON.parse(res.stdout).added).toBe(1);
+  });
+
   it('an expired artifact is refused without downloading', async () => {
     const r = await setup({ artifactsForRun: () => [{ name: 'Account Info', files: cursorRegisterFiles([makeCookie()]), expired: true }] });
     const before = storeBytes(r);

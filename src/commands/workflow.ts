@@ -89,8 +89,7 @@ const download = (): Command =>
         if (run.status !== 'completed') io.warn(`run ${runId} is still ${run.status.replace(/_/g, ' ')}; its artifact may not exist yet`);
         const artifact = await chooseArtifact(gh, runId, {
           name: artifactName ?? DEFAULT_ARTIFACT_NAME,
-          explicit: artifactName !== undefined,
-          waitSec: opts.artifactWait,
+              waitSec: opts.artifactWait,
           everySec: 2,
           runUrl: run.htmlUrl,
         });
@@ -167,7 +166,7 @@ const runsCmd = (): Command =>
         renderTable(
           ['RUN ID', '#', 'STATE', 'EVENT', 'BRANCH', 'CREATED', 'URL'],
           runs.map((r) => [r.id, r.runNumber, paint(r), r.event, r.headBranch, r.createdAt.replace('T', ' ').replace('Z', ''), r.htmlUrl]),
-          { align: ['right', 'right', 'left', 'left', 'left', 'left', 'left'], color: c.level > 0 },
+          { align: ['left', 'right', 'left', 'left', 'left', 'left', 'left'], color: c.level > 0 },
         ),
       );
     });

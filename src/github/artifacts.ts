@@ -52,8 +52,6 @@ export async function listArtifacts(gh: GitHubClient, runId: number): Promise<Ar
 export interface ChooseOptions {
   /** ARTIFACT_NAME (case-insensitive). */
   name: string;
-  /** The name was configured (not the default): then only that name will do. */
-  explicit: boolean;
   /** How long to keep listing while the artifact has not appeared (s). */
   waitSec: number;
   /** Pause between listings (s). */
@@ -61,13 +59,10 @@ export interface ChooseOptions {
   runUrl?: string;
 }
 
-/** Pick the artifact by name, or the only one; undefined when none fits (yet). */
-export function pickArtifact(list: ArtifactInfo[], name: string, explicit: boolean): ArtifactInfo | undefined {
+/** Pick the artifact by name (case-insensitive), or else the only one; undefined when none fits (yet). */
+export function pickArtifact(list: ArtifactInfo[], name: string): ArtifactInfo | undefined {
   const wanted = name.toLowerCase();
-  const byName = list.find((a) => a.name.toLowerCase() === wanted);
-  if (byName) return byName;
-  if (!explicit && list.length === 1) return list[0];
-  return undefined;
+  return list.find((a) => a.name.toLowerCase() === wanted) ?? (list.length === 1 ? list[0] : undefined);
 }
 
 /**
@@ -81,7 +76,7 @@ export async function chooseArtifact(gh: GitHubClient, runId: number, opts: Choo
   let announced = false;
   for (;;) {
     list = await listArtifacts(gh, runId);
-    const chosen = pickArtifact(list, opts.name, opts.explicit);
+    const chosen = pickArtifact(list, opts.name);
     if (chosen) {
       if (chosen.name.toLowerCase() !== opts.name.toLowerCase()) {
         gh.io.info(`run ${runId} has one artifact, "${chosen.name}" (not "${opts.name}"): using it`);

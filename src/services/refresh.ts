@@ -191,7 +191,6 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
     const { chooseArtifact, downloadArtifact, DEFAULT_ARTIFACT_NAME } = await import('../github/artifacts.js');
     const artifact = await chooseArtifact(gh, runId, {
       name: artifactName ?? DEFAULT_ARTIFACT_NAME,
-      explicit: artifactName !== undefined,
       waitSec: artifactWaitSec,
       everySec: Math.min(pollIntervalSec, 5),
       runUrl,
