@@ -59,8 +59,12 @@ export interface ChooseOptions {
   runUrl?: string;
 }
 
-/** Pick the artifact by name (case-insensitive), or else the only one; undefined when none fits (yet). */
-export function pickArtifact(list: ArtifactInfo[], name: string): ArtifactInfo | undefined {
+/**
+ * Pick the artifact by name (case-insensitive), or else the only one; undefined when none fits
+ * (yet). The third parameter is accepted for compatibility and ignored: a configured name is
+ * preferred but a run with a single artifact uses it (.env.example sets ARTIFACT_NAME).
+ */
+export function pickArtifact(list: ArtifactInfo[], name: string, _explicit?: boolean): ArtifactInfo | undefined {
   const wanted = name.toLowerCase();
   return list.find((a) => a.name.toLowerCase() === wanted) ?? (list.length === 1 ? list[0] : undefined);
 }
