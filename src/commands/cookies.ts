@@ -46,16 +46,16 @@ export const cookiesCommand = (): Command => {
   cookies
     .command('add <key> [cookie...]')
     .description('add cookies to a key; refuses malformed, expired, duplicate and known-invalid ones (`-` reads stdin)')
-    .option('--from-file <file>', 'read cookies from a file (one a line, CSV, or JSON list; `-` = stdin)', collect, [])
-    .action(async (apiKey: string, args: string[], opts: { fromFile: string[] }, cmd: Command) => {
+    .option('--from-file <file>', 'read cookies from a file (one a line, CSV, or JSON list; `-` = stdin; repeatable)', collect)
+    .action(async (apiKey: string, args: string[], opts: { fromFile?: string[] }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
-      if (args.length === 0 && opts.fromFile.length === 0) {
+      if (args.length === 0 && (opts.fromFile ?? []).length === 0) {
         throw new UsageError('no cookies given', 'pass cookies as arguments, `-` to read stdin, or --from-file FILE');
       }
       const [{ addCookies, exitCodeFor, failedRefusals }, { gatherCookies }] = await Promise.all([pool(), input()]);
       const { plural, printRefusals, refusalsJson, rejectedSummary } = await view();
-      const candidates = await gatherCookies(args, opts.fromFile, io.stdin);
+      const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
       const r = await ctx.store.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec()));
       const code = exitCodeFor(r.added, failedRefusals(r.refusals));
       if (io.json) {

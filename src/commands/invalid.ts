@@ -42,17 +42,17 @@ export const invalidCommand = (): Command => {
   invalid
     .command('add [cookie...]')
     .description('mark cookies invalid: add them to the list and take them out of every api key (`-` reads stdin)')
-    .option('--from-file <file>', 'read cookies from a file (one a line, CSV, or JSON list; `-` = stdin)', collect, [])
+    .option('--from-file <file>', 'read cookies from a file (one a line, CSV, or JSON list; `-` = stdin; repeatable)', collect)
     .option('--keep-in-keys', 'only add to the list; leave the api keys alone (see `invalid purge`)')
-    .action(async (args: string[], opts: { fromFile: string[]; keepInKeys?: boolean }, cmd: Command) => {
+    .action(async (args: string[], opts: { fromFile?: string[]; keepInKeys?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
-      if (args.length === 0 && opts.fromFile.length === 0) {
+      if (args.length === 0 && (opts.fromFile ?? []).length === 0) {
         throw new UsageError('no cookies given', 'pass cookies as arguments, `-` to read stdin, or --from-file FILE');
       }
       const [{ addInvalid }, { exitCodeFor, failedRefusals }, { gatherCookies }] = await Promise.all([invalidService(), pool(), input()]);
       const { plural, printRefusals, refusalsJson, rejectedSummary } = await view();
-      const candidates = await gatherCookies(args, opts.fromFile, io.stdin);
+      const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
       const r = await ctx.store.update((snap) => addInvalid(snap, candidates, { keepInKeys: opts.keepInKeys }));
       const code = exitCodeFor(r.added, failedRefusals(r.refusals));
       if (io.json) {

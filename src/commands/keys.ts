@@ -37,14 +37,14 @@ export const keysCommand = (): Command => {
   keys
     .command('add <key> [cookie...]')
     .description('create an api key, optionally with cookies (`-` reads cookies from stdin)')
-    .option('--from-file <file>', 'read cookies from a file (one a line, CSV, or JSON list; `-` = stdin)', collect, [])
-    .action(async (apiKey: string, args: string[], opts: { fromFile: string[] }, cmd: Command) => {
+    .option('--from-file <file>', 'read cookies from a file (one a line, CSV, or JSON list; `-` = stdin; repeatable)', collect)
+    .action(async (apiKey: string, args: string[], opts: { fromFile?: string[] }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io, store } = ctx;
       const [{ addCookies, exitCodeFor, failedRefusals, validateApiKey }, { gatherCookies }] = await Promise.all([pool(), input()]);
       const { plural, printRefusals, refusalsJson, rejectedSummary } = await view();
       validateApiKey(apiKey);
-      const candidates = await gatherCookies(args, opts.fromFile, io.stdin);
+      const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
       const r = await store.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec(), { create: true }));
       const code = exitCodeFor(r.added + (r.created ? 1 : 0), failedRefusals(r.refusals));
       if (io.json) {
