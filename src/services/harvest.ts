@@ -74,6 +74,10 @@ export async function harvestPaths(paths: string[], readStdin: () => Promise<str
   }
   // One extraction over everything so duplicates across files collapse by identity.
   const direct = extractCookies(texts).cookies;
+  const sources = [...zips.map((z) => z.cookies), ...(texts.length ? [direct] : [])];
   return {
-    cookies: dedupeByIdentity([...zips.flatMap((z) => z.cookies), ...direct]), files: [...zips.flatMap((z) => z.files), ...files] };
+    // Each source is already deduplicated: only several need another pass.
+    cookies: sources.length === 1 ? sources[0]! : dedupeByIdentity(sources.flat()),
+    files: [...zips.flatMap((z) => z.files), ...files],
+  };
 }
