@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildZipSlip, cursorRegisterFiles, type FakeGitHubOptions } from './fake-github.js';
 import { leakedSecrets } from './helpers/cli.js';
 import { makeCookie } from './helpers/cookies.js';
+import { runPty } from './helpers/pty.js';
 import { rig, type Rig } from './helpers/refresh-rig.js';
 
 let current: Rig | undefined;
@@ -66,6 +67,22 @@ describe('workflow watch', () => {
     expect(res.stderr).toMatch(/step \d+\/\d+ "/);
     // Conditional polling: unchanged states were answered 304.
     expect(r.gh.requestsTo(new RegExp(`/actions/runs/${run.id}`)).some((q) => q.status === 304)).toBe(true);
+  });
+
+  it('on a terminal: one live progress line redrawn in place; Ctrl-C stops it with exit 130', async () => {
+    const r = await setup();
+    const run = r.gh.addRun({ runTimeline: { queuedMs: 100, inProgressMs: 3000 } });
+    const res = await runPty(['workflow', 'watch', String(run.id), '--poll-interval', '0.05'], [{ expect: 'completed: success' }], { env: r.env, cwd: r.store.dir });
+    expect(res.exitCode).toBe(0);
+    // Redrawn with a carriage return and erase-to-end-of-line, not one line per change.
+    expect(res.raw).toMatch(new RegExp(`\\rrun ${run.id}: in progress · job "build" · step \\d+/\\d+ "[^"]+" \\(\\d+s\\)\\x1b\\[K`));
+    expect(res.raw.split(`\nrun ${run.id}: in progress`).length).toBe(1);
+    expect(res.raw).not.toContain(r.gh.token);
+
+    const long = r.gh.addRun({ runTimeline: { queuedMs: 50, inProgressMs: 120_000 } });
+    const stop = await runPty(['workflow', 'watch', String(long.id), '--poll-interval', '0.05'], [{ expect: 'in progress' }, { send: '\u0003' }], { env: r.env, cwd: r.store.dir });
+    expect(stop.exitCode).toBe(130);
+    expect(stop.transcript).toMatch(/interrupted by SIGINT/);
   });
 
   it('exits 1 with the conclusion and URL when the run fails; at once for a completed failed run', async () => {
