@@ -84,7 +84,8 @@ describe('crash safety', () => {
     // Every backup is a whole earlier generation.
     const backups = readdirSync(join(t.dataDir, '.backups'));
     expect(backups.length).toBeGreaterThan(0);
-    expect(backups.filter((f) => f.startsWith('api_keys.json.')).length).toBeLessThanOrEqual(10);
+    // The last 10 are kept; a kill between taking a backup and pruning can leave one more until the next write.
+    expect(backups.filter((f) => f.startsWith('api_keys.json.')).length).toBeLessThanOrEqual(11);
     for (const f of backups) {
       const file = join(t.dataDir, '.backups', f);
       if (f.startsWith('api_keys.json.')) expect(generationOf(file, buildKeys, (v) => v.gen[0])).toBeLessThanOrEqual(lastKeys);
