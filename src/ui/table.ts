@@ -19,7 +19,7 @@ export function renderTable(head: string[], rows: (string | number)[][], opts: {
       right: '', 'right-mid': '', middle: '  ',
     },
     style: { head: opts.color ? ['bold'] : [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
-    colAligns: opts.align,
+    colAligns: opts.align ?? [],
   });
   for (const row of rows) table.push(row.map(String));
   return table
