@@ -77,7 +77,7 @@ describe('crash safety', () => {
     expect(lastKeys).toBeGreaterThan(0);
     expect(totalWrites).toBeGreaterThan(0);
 
-    // Nothing but the two files, the backups and write-file-atomic temp files (never read by the proxy).
+    // Nothing but the two files, the backups and temp files of killed writes (removed by the next write).
     const leftovers = readdirSync(t.dataDir).filter((f) => !['api_keys.json', 'invalid_cookies.json', '.backups'].includes(f));
     console.log(`crash test: ${totalWrites} writes, ${leftovers.length} temp files left by kills mid-write`);
     for (const f of leftovers) expect(f).toMatch(/^(api_keys|invalid_cookies)\.json\.\d+$/);

@@ -61,10 +61,10 @@ export interface ChooseOptions {
 
 /**
  * Pick the artifact by name (case-insensitive), or else the only one; undefined when none fits
- * (yet). The third parameter is accepted for compatibility and ignored: a configured name is
- * preferred but a run with a single artifact uses it (.env.example sets ARTIFACT_NAME).
+ * (yet). A configured name is preferred, but a run with a single artifact uses it whatever its
+ * name (.env.example sets ARTIFACT_NAME, and forks rename the artifact).
  */
-export function pickArtifact(list: ArtifactInfo[], name: string, _explicit?: boolean): ArtifactInfo | undefined {
+export function pickArtifact(list: ArtifactInfo[], name: string): ArtifactInfo | undefined {
   const wanted = name.toLowerCase();
   return list.find((a) => a.name.toLowerCase() === wanted) ?? (list.length === 1 ? list[0] : undefined);
 }

@@ -37,14 +37,21 @@ export function safeEntryName(raw: string): string | undefined {
   return parts.join('/');
 }
 
+/** An entry that passed the checks; `inflate()` unpacks it within the archive's remaining budget. */
+export interface CheckedEntry {
+  name: string;
+  inflate(): Buffer;
+}
+
 /**
- * Read a zip held in memory. `filter` picks the entries to inflate (all are still checked).
+ * Check a zip held in memory and list the entries `filter` picks (all entries are checked).
+ * Nothing is unpacked yet, so callers can unpack one entry at a time.
  * Throws ArchiveRefusedError (exit 1) naming the reason.
  */
-export async function readZip(
+export async function openZip(
   zip: Buffer,
   opts: ArchiveLimits & { filter?: (name: string) => boolean; label?: string } = {},
-): Promise<ArchiveFile[]> {
+): Promise<CheckedEntry[]> {
   const maxEntries = opts.maxEntries ?? MAX_ENTRIES;
   const maxBytes = opts.maxUnpackedBytes ?? MAX_UNPACKED_BYTES;
   const label = opts.label ?? 'archive';
@@ -59,7 +66,8 @@ export async function readZip(
     throw new ArchiveRefusedError(`${label} refused: ${entries.length} entries (limit ${maxEntries})`);
   }
   let declared = 0;
-  const picked: { name: string; entry: (typeof entries)[number] }[] = [];
+  let unpacked = 0;
+  const picked: CheckedEntry[] = [];
   for (const entry of entries) {
     const raw = entry.entryName;
     const name = safeEntryName(raw);
@@ -72,17 +80,26 @@ export async function readZip(
     if (declared > maxBytes) {
       throw new ArchiveRefusedError(`${label} refused: more than ${maxBytes} bytes unpacked`);
     }
-    if (!entry.isDirectory && name !== '' && (opts.filter?.(name) ?? true)) picked.push({ name, entry });
+    if (entry.isDirectory || name === '' || !(opts.filter?.(name) ?? true)) continue;
+    picked.push({
+      name,
+      inflate: () => {
+        // The budget is what is left of the archive's limit: a lying size header cannot exceed it.
+        const data = inflateEntry(entry.getCompressedData(), entry.header.method, maxBytes - unpacked, `${label}: ${name}`);
+        unpacked += data.length;
+        return data;
+      },
+    });
   }
-  const files: ArchiveFile[] = [];
-  let unpacked = 0;
-  for (const { name, entry } of picked) {
-    const budget = maxBytes - unpacked;
-    const data = inflateEntry(entry.getCompressedData(), entry.header.method, budget, `${label}: ${name}`);
-    unpacked += data.length;
-    files.push({ name, data });
-  }
-  return files;
+  return picked;
+}
+
+/** Check and unpack a zip held in memory (see openZip). */
+export async function readZip(
+  zip: Buffer,
+  opts: ArchiveLimits & { filter?: (name: string) => boolean; label?: string } = {},
+): Promise<ArchiveFile[]> {
+  return (await openZip(zip, opts)).map((e) => ({ name: e.name, data: e.inflate() }));
 }
 
 function inflateEntry(compressed: Buffer, method: number, budget: number, what: string): Buffer {

@@ -522,16 +522,19 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
         }
         const where = `latest successful run ${run.id} (${run.createdAt})`;
         const names = list.map((a) => `"${a.name}"`).join(', ');
-        const picked = pickArtifact(list, name, configured !== undefined);
-        if (!picked) {
-          return (trigger ? warn : fail)(
-            list.length ? `"${name}" not among the artifacts of the ${where}: ${names}` : `the ${where} has no artifacts (looked for "${name}")`,
+        const picked = pickArtifact(list, name);
+        const matched = picked !== undefined && picked.name.toLowerCase() === name.toLowerCase();
+        if (!matched) {
+          // No match: refresh falls back to a run's only artifact, but the name is still wrong.
+          const fallback = picked ? `; refresh would fall back to the run's only artifact "${picked.name}"` : '';
+          return (trigger || picked ? warn : fail)(
+            list.length ? `"${name}" not among the artifacts of the ${where}: ${names}${fallback}` : `the ${where} has no artifacts (looked for "${name}")`,
             list.length
               ? `set ARTIFACT_NAME to the artifact that holds the account CSV files`
               : 'the workflow must upload its CSV files: set REGISTER_UPLOAD_ARTIFACT=true',
           );
         }
-        const how = picked.name.toLowerCase() === name.toLowerCase() ? `"${picked.name}"` : `"${picked.name}" (the run's only artifact)`;
+        const how = `"${picked.name}"`;
         if (picked.expired) {
           return trigger
             ? warn(`${how} of the ${where} has expired`, 'artifacts expire after the retention period; the next refresh makes a new one')

@@ -6,7 +6,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { dedupeByIdentity, extractCookies, isCookieFile } from '../core/extract.js';
 import { UsageError } from '../errors.js';
-import { readZip, type ArchiveFile, type ArchiveLimits } from './archive.js';
+import { openZip, type ArchiveLimits } from './archive.js';
 
 export interface Harvest {
   /** Distinct candidate cookies (by identity). */
@@ -15,17 +15,13 @@ export interface Harvest {
   files: string[];
 }
 
-/** Cookies in the CSV/TXT files of an unpacked archive. */
-export function harvestArchiveFiles(files: ArchiveFile[], label = ''): Harvest {
-  const picked = files.filter((f) => isCookieFile(f.name));
-  const { cookies } = extractCookies(picked.map((f) => f.data));
-  return { cookies, files: picked.map((f) => (label ? `${label}!${f.name}` : f.name)) };
-}
-
-/** Cookies in a zip held in memory. */
+/** Cookies in a zip held in memory, unpacking one file at a time (only one is in memory at once). */
 export async function harvestZip(zip: Buffer, label: string, limits: ArchiveLimits = {}): Promise<Harvest> {
-  const files = await readZip(zip, { ...limits, filter: isCookieFile, label });
-  return harvestArchiveFiles(files, label);
+  const entries = await openZip(zip, { ...limits, filter: isCookieFile, label });
+  const { cookies } = extractCookies((function* () {
+    for (const e of entries) yield e.inflate();
+  })());
+  return { cookies, files: entries.map((e) => `${label}!${e.name}`) };
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {

@@ -9,6 +9,59 @@ export function serialize(value: KeyMap | string[]): string {
   return JSON.stringify(value, null, 2);
 }
 
+/**
+ * The same bytes as `serialize`, in pieces: a large store is written without ever holding its
+ * whole text (or a Buffer of it) in memory.
+ */
+export function* serializeChunks(value: KeyMap | string[]): Generator<string> {
+  const list = (items: readonly string[], indent: string): string =>
+    items.length === 0 ? '[]' : `[\n${indent}  ${items.map((c) => JSON.stringify(c)).join(`,\n${indent}  `)}\n${indent}]`;
+  if (Array.isArray(value)) {
+    // Lists are cut in slices so no single piece grows with the store.
+    if (value.length === 0) return yield '[]';
+    for (let i = 0; i < value.length; i += 1024) {
+      const slice = value.slice(i, i + 1024).map((c) => JSON.stringify(c));
+      yield `${i === 0 ? '[\n  ' : ',\n  '}${slice.join(',\n  ')}`;
+    }
+    return yield '\n]';
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 0) return yield '{}';
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    const cookies = value[key]!;
+    yield `${k === 0 ? '{\n  ' : ',\n  '}${JSON.stringify(key)}: `;
+    if (cookies.length <= 1024) yield list(cookies, '  ');
+    else {
+      for (let i = 0; i < cookies.length; i += 1024) {
+        const slice = cookies.slice(i, i + 1024).map((c) => JSON.stringify(c));
+        yield `${i === 0 ? '[\n    ' : ',\n    '}${slice.join(',\n    ')}`;
+      }
+      yield '\n  ]';
+    }
+  }
+  yield '\n}';
+}
+
+/** Same content, compared cheaply (no serialisation): same keys in the same order, same cookies. */
+export function sameKeys(a: KeyMap, b: KeyMap): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i] || !sameList(a[ka[i]!]!, b[kb[i]!]!)) return false;
+  }
+  return true;
+}
+
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function parseJson(text: string, file: string): unknown {
   // A UTF-8 BOM written by an editor is tolerated on read (it is not written back).
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;

@@ -2,13 +2,13 @@
  * The key store of SPEC §1: `api_keys.json` and `invalid_cookies.json`.
  *
  * Reads need no lock (files are only ever replaced by rename). Every change is a
- * read-modify-write under the store lock, held only for that; the invalid list is written
- * before the keys, so a crash between the two writes can duplicate a cookie but never lose one.
+ * read-modify-write under the store lock, held only for that; a file is rewritten only when its
+ * content changed (never just to reformat it), and the invalid list is written before the keys, so a crash between the two writes can duplicate a cookie but never lose one.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyMap } from '../core/merge.js';
-import { parseInvalid, parseKeys, serialize } from './format.js';
+import { parseInvalid, parseKeys, sameKeys, sameList, serializeChunks } from './format.js';
 import { withLock } from './lock.js';
 
 export interface StorePaths {
@@ -47,46 +47,37 @@ export class KeyStore {
     this.lockPath = join(paths.dataDir, '.store.lock');
   }
 
-  private async readRaw(): Promise<{ snapshot: Snapshot; keysText?: string; invalidText?: string }> {
-    const [keysText, invalidText] = await Promise.all([readText(this.paths.keysFile), readText(this.paths.invalidFile)]);
-    return {
-      snapshot: {
-        keys: keysText === undefined ? {} : parseKeys(keysText, this.paths.keysFile),
-        invalid: invalidText === undefined ? [] : parseInvalid(invalidText, this.paths.invalidFile),
-      },
-      keysText,
-      invalidText,
-    };
-  }
-
-  /** Read both files (missing files read as empty). Throws StoreError (exit 2) on a corrupt file. */
+  /**
+   * Read both files (missing files read as empty); throws StoreError (exit 2) on a corrupt file.
+   * One file at a time, so only one file's text is in memory at once.
+   */
   async read(): Promise<Snapshot> {
-    return (await this.readRaw()).snapshot;
+    const keysText = await readText(this.paths.keysFile);
+    const keys = keysText === undefined ? {} : parseKeys(keysText, this.paths.keysFile);
+    const invalidText = await readText(this.paths.invalidFile);
+    const invalid = invalidText === undefined ? [] : parseInvalid(invalidText, this.paths.invalidFile);
+    return { keys, invalid };
   }
 
   /**
    * Read-modify-write under the store lock. `decide` sees the store as it is at that moment and
-   * must not wait on the network. Files whose serialisation is unchanged are not rewritten.
+   * must not wait on the network. Files whose content is unchanged are not rewritten.
    */
   async update<T>(decide: (snapshot: Snapshot) => Change<T> | Promise<Change<T>>): Promise<T> {
     return withLock(this.lockPath, { wait: true }, async () => {
-      const { snapshot, keysText, invalidText } = await this.readRaw();
+      const snapshot = await this.read();
       const change = await decide(snapshot);
-      const writes: [string, string][] = [];
+      const writes: [string, KeyMap | string[]][] = [];
       // Invalid list first: a crash in between duplicates a cookie rather than losing it.
-      if (change.invalid && change.invalid !== snapshot.invalid) {
-        const text = serialize(change.invalid);
-        if (text !== invalidText) writes.push([this.paths.invalidFile, text]);
-      }
-      if (change.keys && change.keys !== snapshot.keys) {
-        const text = serialize(change.keys);
-        if (text !== keysText) writes.push([this.paths.keysFile, text]);
-      }
+      if (change.invalid && !sameList(change.invalid, snapshot.invalid)) writes.push([this.paths.invalidFile, change.invalid]);
+      if (change.keys && !sameKeys(change.keys, snapshot.keys)) writes.push([this.paths.keysFile, change.keys]);
+      if (writes.length === 0) return change.result;
       // The writer loads only when there is something to write (read-only commands start faster).
-      const { backup, writeAtomic } = writes.length ? await import('./atomic.js') : ({} as typeof import('./atomic.js'));
-      for (const [file, text] of writes) {
+      const { backup, removeStaleTemps, writeAtomic } = await import('./atomic.js');
+      for (const [file, value] of writes) {
+        await removeStaleTemps(file);
         await backup(file, this.backupDir);
-        await writeAtomic(file, text);
+        await writeAtomic(file, serializeChunks(value));
       }
       return change.result;
     });
