@@ -2,19 +2,44 @@
  * Builds the program and runs it with the one error handler: a CliError prints its message
  * (and hint) on stderr and exits with its code; with --json stdout still gets one document.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { checkCommand } from './commands/check.js';
-import { doctorCommand } from './commands/doctor.js';
-import { importCommand } from './commands/import.js';
-import { refreshCommand } from './commands/refresh.js';
-import { scheduleCommand } from './commands/schedule.js';
-import { workflowCommand } from './commands/workflow.js';
-import { statusCommand } from './commands/status.js';
-import { teamCommand } from './commands/team.js';
-import { cookiesCommand, invalidCommand, keysCommand, manageCommand } from './commands/everyday.js';
+import { Command, CommanderError, Option } from './commander.js';
 import { CliError, EXIT } from './errors.js';
 
-export function buildProgram(): Command {
+/**
+ * Every command, loaded on demand: a run loads only the module of the command it runs (quick
+ * commands start fast); help and unknown commands load them all.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  status: async () => (await import('./commands/status.js')).statusCommand(),
+  keys: async () => (await import('./commands/keys.js')).keysCommand(),
+  cookies: async () => (await import('./commands/cookies.js')).cookiesCommand(),
+  invalid: async () => (await import('./commands/invalid.js')).invalidCommand(),
+  manage: async () => (await import('./commands/manage.js')).manageCommand(),
+  import: async () => (await import('./commands/import.js')).importCommand(),
+  refresh: async () => (await import('./commands/refresh.js')).refreshCommand(),
+  workflow: async () => (await import('./commands/workflow.js')).workflowCommand(),
+  check: async () => (await import('./commands/check.js')).checkCommand(),
+  schedule: async () => (await import('./commands/schedule.js')).scheduleCommand(),
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand(),
+  team: async () => (await import('./commands/team.js')).teamCommand(),
+};
+
+/** Global options that take a value (their value is not the command name). */
+const GLOBAL_WITH_VALUE = new Set(['--data-dir', '--env-file']);
+
+/** The command named on the command line, if it is one of ours. */
+export function commandName(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (GLOBAL_WITH_VALUE.has(a)) i++;
+    else if (a === '--') return undefined;
+    else if (!a.startsWith('-')) return Object.hasOwn(COMMANDS, a) ? a : undefined;
+  }
+  return undefined;
+}
+
+/** The program with every command (`only`: just that one, for a run of it). */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('cookie-pool')
     .description('Keep the cookie pool of a Cursor-to-OpenAI proxy healthy.')
     .version('0.1.0', '-V, --version')
@@ -26,11 +51,10 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress on stderr')
     .option('-v, --verbose', 'more detail on stderr')
     .showHelpAfterError('(run with --help for usage)')
-    .enablePositionalOptions(false)
     .exitOverride();
 
-  const commands: Command[] = [statusCommand(), keysCommand(), cookiesCommand(), invalidCommand(), manageCommand(), importCommand(), refreshCommand(), workflowCommand(), checkCommand(), scheduleCommand(), doctorCommand(), teamCommand()];
-  for (const c of commands) program.addCommand(c);
+  const names = only ? [only] : Object.keys(COMMANDS);
+  for (const c of await Promise.all(names.map((n) => COMMANDS[n]!()))) program.addCommand(c);
   // Usage errors in subcommands exit 2 too.
   for (const c of allCommands(program)) c.exitOverride();
   return program;
@@ -52,7 +76,7 @@ export async function main(argv: string[]): Promise<void> {
       throw e;
     });
   }
-  const program = buildProgram();
+  const program = await buildProgram(commandName(argv.slice(2)));
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { contextOf } from '../context.js';
 import { EXIT } from '../errors.js';
 import { collect, positiveNumber, wholeNumber } from './options.js';

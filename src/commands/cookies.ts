@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { contextOf } from '../context.js';
 import { UsageError } from '../errors.js';
 

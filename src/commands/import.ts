@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { refreshMode } from '../config.js';
 import { contextOf } from '../context.js';
 import type { RefreshMode } from '../core/merge.js';

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { contextOf } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { renderTable } from '../ui/table.js';

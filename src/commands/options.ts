@@ -1,5 +1,5 @@
 /** Option parsers shared by commands: they throw commander's InvalidArgumentError (exit 2). */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from '../commander.js';
 import type { RefreshMode } from '../core/merge.js';
 
 export function collect(value: string, previous: string[] = []): string[] {

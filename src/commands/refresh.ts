@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from '../commander.js';
 import { contextOf } from '../context.js';
 import type { RefreshMode } from '../core/merge.js';
 import { collect, modeArg, positiveNumber, wholeNumber } from './options.js';

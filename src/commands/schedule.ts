@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { envString } from '../config.js';
 import { contextOf, type AppContext } from '../context.js';
 import type { RefreshMode } from '../core/merge.js';

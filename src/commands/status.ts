@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { minCookieCount } from '../config.js';
 import { contextOf, type AppContext } from '../context.js';
 import { statusReport } from '../services/status.js';

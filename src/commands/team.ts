@@ -2,7 +2,7 @@
  * `team members` · `team usage` · `team spend` (SPEC §8). Thin: options here, the work in
  * src/services/team.ts, loaded lazily so other commands start fast.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from '../commander.js';
 import { contextOf, type AppContext } from '../context.js';
 
 function positiveInt(what: string) {

@@ -1,5 +1,5 @@
 /** `workflow trigger|watch|download|runs`: the steps of `refresh`, one at a time. */
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { contextOf, type AppContext } from '../context.js';
 import { OperationalError, UsageError } from '../errors.js';
 import type { GitHubClient } from '../github/client.js';
