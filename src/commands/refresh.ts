@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from '../commander.js';
 import { contextOf } from '../context.js';
 import type { RefreshMode } from '../core/merge.js';
+import type { RefreshOptions } from '../services/refresh.js';
 import { collect, modeArg, positiveNumber, wholeNumber } from './options.js';
 
 interface RefreshFlags {
@@ -23,6 +24,27 @@ export function seconds(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds ≥ 0.');
   return n;
+}
+
+/** The flags `refresh` shares with `schedule`, as RefreshOptions. */
+export type SharedRefreshFlags = Pick<
+  RefreshFlags,
+  'key' | 'force' | 'mode' | 'minCount' | 'share' | 'trigger' | 'timeout' | 'pollInterval' | 'artifactWait'
+>;
+
+export function refreshOptions(flags: SharedRefreshFlags, cmd: Command): RefreshOptions {
+  return {
+    keys: flags.key,
+    force: flags.force,
+    mode: flags.mode,
+    minCount: flags.minCount,
+    share: flags.share,
+    // --no-trigger only when given: otherwise TRIGGER_WORKFLOW decides.
+    trigger: cmd.getOptionValueSource('trigger') === 'cli' ? flags.trigger : undefined,
+    timeoutMin: flags.timeout,
+    pollIntervalSec: flags.pollInterval,
+    artifactWaitSec: flags.artifactWait,
+  };
 }
 
 export const refreshCommand = (): Command =>
@@ -61,26 +83,8 @@ Exit codes: 0 done or nothing to do, 1 GitHub/run/download failure or nothing ha
       const { io } = ctx;
       const { runRefresh } = await import('../services/refresh.js');
       const { withInterrupts } = await import('../services/interrupt.js');
-      const triggerFromFlag = cmd.getOptionValueSource('trigger') === 'cli' ? flags.trigger : undefined;
       const outcome = await withInterrupts((signal) =>
-        runRefresh(
-          ctx,
-          {
-            keys: flags.key,
-            force: flags.force,
-            mode: flags.mode,
-            minCount: flags.minCount,
-            share: flags.share,
-            trigger: triggerFromFlag,
-            runId: flags.runId,
-            inputs: flags.input,
-            dryRun: flags.dryRun,
-            timeoutMin: flags.timeout,
-            pollIntervalSec: flags.pollInterval,
-            artifactWaitSec: flags.artifactWait,
-          },
-          signal,
-        ),
+        runRefresh(ctx, { ...refreshOptions(flags, cmd), runId: flags.runId, inputs: flags.input, dryRun: flags.dryRun }, signal),
       );
 
       if (outcome.status === 'skipped') {

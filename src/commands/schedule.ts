@@ -1,32 +1,23 @@
 import { Command, Option } from '../commander.js';
 import { envString } from '../config.js';
 import { contextOf, type AppContext } from '../context.js';
-import type { RefreshMode } from '../core/merge.js';
 import { LockedError, UsageError } from '../errors.js';
 import type { Job, SchedulerEvent } from '../services/scheduler.js';
 import { collect, modeArg, positiveNumber, wholeNumber } from './options.js';
-import { seconds } from './refresh.js';
+import { refreshOptions, seconds, type SharedRefreshFlags } from './refresh.js';
+import type { RefreshOptions } from '../services/refresh.js';
 
 export const DEFAULT_REFRESH_CRON = '0 */6 * * *';
 
-interface ScheduleFlags {
+interface ScheduleFlags extends SharedRefreshFlags {
   cron?: string;
   checkCron?: string;
   runNow?: boolean;
   timezone?: string;
-  key: string[];
-  force?: boolean;
-  mode?: RefreshMode;
-  minCount?: number;
-  share?: boolean;
-  trigger: boolean;
-  timeout?: number;
-  pollInterval?: number;
-  artifactWait?: number;
   concurrency?: number;
 }
 
-function refreshJob(ctx: AppContext, flags: ScheduleFlags, triggerFromFlag: boolean | undefined, cron: string, source: string): Job {
+function refreshJob(ctx: AppContext, options: RefreshOptions, cron: string, source: string): Job {
   return {
     name: 'refresh',
     cron,
@@ -34,21 +25,7 @@ function refreshJob(ctx: AppContext, flags: ScheduleFlags, triggerFromFlag: bool
     run: async (signal) => {
       const { runRefresh } = await import('../services/refresh.js');
       try {
-        const outcome = await runRefresh(
-          ctx,
-          {
-            keys: flags.key,
-            force: flags.force,
-            mode: flags.mode,
-            minCount: flags.minCount,
-            share: flags.share,
-            trigger: triggerFromFlag,
-            timeoutMin: flags.timeout,
-            pollIntervalSec: flags.pollInterval,
-            artifactWaitSec: flags.artifactWait,
-          },
-          signal,
-        );
+        const outcome = await runRefresh(ctx, options, signal);
         if (outcome.status === 'skipped') return { result: 'skipped', reason: outcome.reason };
         if (outcome.status === 'dry-run') return { result: 'dry-run' };
         const r = outcome.report;
@@ -127,9 +104,8 @@ Examples:
         }
       }
       if (flags.checkCron !== undefined) await validateCron(flags.checkCron, '--check-cron');
-      const triggerFromFlag = cmd.getOptionValueSource('trigger') === 'cli' ? flags.trigger : undefined;
 
-      const jobs = [refreshJob(ctx, flags, triggerFromFlag, cron, cronSource)];
+      const jobs = [refreshJob(ctx, refreshOptions(flags, cmd), cron, cronSource)];
       if (flags.checkCron !== undefined) jobs.push(checkJob(ctx, flags, flags.checkCron));
 
       const emit = (e: SchedulerEvent) => io.out(io.json ? JSON.stringify(e) : formatEvent(e));
