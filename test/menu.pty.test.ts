@@ -25,7 +25,7 @@ const mask = (c: string) => `${c.slice(0, 8)}…${c.slice(-4)}`;
 const MENU = 'What do you want to do\\?';
 /** Choose the n-th menu entry (1-based) from the top. */
 const choose = (n: number): Step[] => [{ expect: MENU }, ...down(n - 1), { send: KEY.enter }];
-const QUIT = choose(8);
+const QUIT = choose(10);
 
 function menu(t: TempStore, steps: Step[]) {
   return runPty([], [...steps, { expect: 'Bye\\.' }], { bin: MENU_BIN, cwd: t.dir, env: { DATA_DIR: t.dataDir } });

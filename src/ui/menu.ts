@@ -12,7 +12,7 @@ import { addCookies, validateApiKey } from '../services/pool.js';
 import { cookieRow, cookieTable, plural, printRefusals, rejectedSummary } from './pool.js';
 import { renderTable } from './table.js';
 
-type Action = 'status' | 'list' | 'add' | 'remove' | 'clear' | 'purge' | 'cookies' | 'quit';
+type Action = 'status' | 'list' | 'add' | 'remove' | 'clear' | 'purge' | 'cookies' | 'check' | 'refresh' | 'quit';
 
 const NEW_KEY = '\u0000new';
 
@@ -134,6 +134,37 @@ export async function runMenu(ctx: AppContext): Promise<void> {
       const refused = r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
       io.out(`Added ${plural(r.added, 'cookie')} to ${c.bold(key)} (now ${r.after})${refused}.`);
     },
+
+    async check() {
+      const { runCheck, markInvalid } = await import('../services/check.js');
+      io.out('Asking the Cursor usage endpoint about every cookie…');
+      const r = await runCheck(ctx, {});
+      io.out(`${r.checked} checked: ${r.valid} valid, ${r.invalid} invalid, ${r.expired} expired, ${r.unknown} unknown.`);
+      const dead = r.results.filter((x) => x.status === 'invalid' || x.status === 'expired');
+      if (dead.length === 0) return;
+      for (const d of dead) io.out(`  ${d.apiKey}  ${io.cookie(d.cookie)}  ${d.status}${d.reason ? ` (${d.reason})` : ''}`);
+      if (!(await confirm({ message: `Move ${plural(dead.length, 'dead cookie')} to the invalid list?`, default: true }))) {
+        return io.out('Nothing moved.');
+      }
+      io.out(`Moved ${plural(await markInvalid(ctx, r.results), 'cookie')} to the invalid list.`);
+    },
+
+    async refresh() {
+      const { runRefresh } = await import('../services/refresh.js');
+      const { minCookieCount } = await import('../config.js');
+      const sure = await confirm({
+        message: `Run the Cursor-Register workflow for the keys below ${minCookieCount(ctx.env)} cookies and merge what it registers?`,
+        default: true,
+      });
+      if (!sure) return io.out('Nothing run.');
+      const outcome = await runRefresh(ctx, {});
+      if (outcome.status === 'skipped') return io.out(`Nothing to refresh: ${outcome.reason}.`);
+      if (outcome.status === 'merged') {
+        const { renderMergeReport } = await import('./merge-report.js');
+        renderMergeReport(io, outcome.report);
+        io.out(`Run ${outcome.runId}: ${outcome.runUrl}`);
+      }
+    },
   };
 
   try {
@@ -151,9 +182,11 @@ export async function runMenu(ctx: AppContext): Promise<void> {
           { name: 'Clear the invalid list', value: 'clear' },
           { name: 'Purge invalid cookies from api keys', value: 'purge' },
           { name: 'Add cookies to an api key', value: 'cookies' },
+          { name: 'Check cookies online and retire dead ones', value: 'check' },
+          { name: 'Refresh keys below the minimum (run the workflow)', value: 'refresh' },
           { name: 'Quit', value: 'quit' },
         ],
-        pageSize: 10,
+        pageSize: 12,
         loop: false,
       });
       if (action === 'quit') break;
