@@ -54,7 +54,7 @@ export const cookiesCommand = (): Command => {
         throw new UsageError('no cookies given', 'pass cookies as arguments, `-` to read stdin, or --from-file FILE');
       }
       const [{ addCookies, exitCodeFor, failedRefusals }, { gatherCookies }] = await Promise.all([pool(), input()]);
-      const { plural, printRefusals, refusalsJson, rejectedSummary } = await view();
+      const { plural, printRefusals, refusalsJson, refusedSuffix } = await view();
       const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
       const r = await ctx.store.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec()));
       const code = exitCodeFor(r.added, failedRefusals(r.refusals));
@@ -62,7 +62,7 @@ export const cookiesCommand = (): Command => {
         io.printJson({ ok: code === 0, ...r, refusals: refusalsJson(io, r.refusals), exitCode: code });
       } else {
         printRefusals(io, r.refusals);
-        const refused = r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
+        const refused = refusedSuffix(r);
         const added = r.added ? io.c.green(plural(r.added, 'cookie')) : plural(0, 'cookie');
         io.out(`Added ${added} to ${io.c.bold(apiKey)} (now ${r.after})${refused}.`);
       }

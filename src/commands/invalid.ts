@@ -51,7 +51,7 @@ export const invalidCommand = (): Command => {
         throw new UsageError('no cookies given', 'pass cookies as arguments, `-` to read stdin, or --from-file FILE');
       }
       const [{ addInvalid }, { exitCodeFor, failedRefusals }, { gatherCookies }] = await Promise.all([invalidService(), pool(), input()]);
-      const { plural, printRefusals, refusalsJson, rejectedSummary } = await view();
+      const { plural, printRefusals, refusalsJson, refusedSuffix } = await view();
       const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
       const r = await ctx.store.update((snap) => addInvalid(snap, candidates, { keepInKeys: opts.keepInKeys }));
       const code = exitCodeFor(r.added, failedRefusals(r.refusals));
@@ -59,7 +59,7 @@ export const invalidCommand = (): Command => {
         io.printJson({ ok: code === 0, ...r, refusals: refusalsJson(io, r.refusals), exitCode: code });
       } else {
         printRefusals(io, r.refusals);
-        const refused = r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
+        const refused = refusedSuffix(r);
         io.out(`Added ${plural(r.added, 'cookie')} to the invalid list${refused}.`);
         for (const k of r.keys) io.out(`  ${io.c.bold(k.apiKey)}: removed ${k.removed}, now ${k.after}`);
         if (r.removedFromKeys) io.out(`Removed ${plural(r.removedFromKeys, 'cookie')} from api keys.`);

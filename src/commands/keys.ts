@@ -42,7 +42,7 @@ export const keysCommand = (): Command => {
       const ctx = contextOf(cmd);
       const { io, store } = ctx;
       const [{ addCookies, exitCodeFor, failedRefusals, validateApiKey }, { gatherCookies }] = await Promise.all([pool(), input()]);
-      const { plural, printRefusals, refusalsJson, rejectedSummary } = await view();
+      const { plural, printRefusals, refusalsJson, refusedSuffix } = await view();
       validateApiKey(apiKey);
       const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
       const r = await store.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec(), { create: true }));
@@ -52,7 +52,7 @@ export const keysCommand = (): Command => {
       } else {
         printRefusals(io, r.refusals);
         const what = r.created ? `Created api key ${io.c.bold(apiKey)}` : `Api key ${io.c.bold(apiKey)} already exists`;
-        const refused = r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
+        const refused = refusedSuffix(r);
         io.out(`${what}: added ${plural(r.added, 'cookie')}, now ${r.after}${refused}.`);
       }
       process.exitCode = code;
@@ -78,7 +78,7 @@ export const keysCommand = (): Command => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
       const { exitCodeFor, failedRefusals, importEnvKeys, parseApiKeysEnv } = await pool();
-      const { plural, printRefusals, refusalsJson, rejectedSummary } = await view();
+      const { plural, printRefusals, refusalsJson, refusedSuffix } = await view();
       const raw = envJson(ctx.env, 'API_KEYS');
       if (raw === undefined) throw new UsageError('API_KEYS is not set', 'set API_KEYS=\'{"<apiKey>": ["<cookie>", ...]}\' in the environment or .env');
       const wanted = parseApiKeysEnv(raw);
@@ -98,7 +98,7 @@ export const keysCommand = (): Command => {
             ),
           );
         }
-        const refused = r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
+        const refused = refusedSuffix(r);
         io.out(`Imported API_KEYS: ${plural(created, 'new key')}, ${plural(r.added, 'cookie')} added${refused}.`);
       }
       process.exitCode = code;

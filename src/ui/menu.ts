@@ -9,7 +9,7 @@ import { CliError } from '../errors.js';
 import { splitCookieText } from '../services/cookie-input.js';
 import { addInvalid, clearInvalid, purgeInvalid, removeInvalidAt } from '../services/invalid.js';
 import { addCookies, validateApiKey } from '../services/pool.js';
-import { cookieRow, cookieTable, plural, printRefusals, rejectedSummary } from './pool.js';
+import { cookieRow, cookieTable, plural, printRefusals, refusedSuffix } from './pool.js';
 import { renderTable } from './table.js';
 
 type Action = 'status' | 'list' | 'add' | 'remove' | 'clear' | 'purge' | 'cookies' | 'check' | 'refresh' | 'quit';
@@ -51,7 +51,7 @@ export async function runMenu(ctx: AppContext): Promise<void> {
       if (candidates.length === 0) return io.out('Nothing entered.');
       const r = await store.update((snap) => addInvalid(snap, candidates));
       printRefusals(io, r.refusals);
-      const refused = r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
+      const refused = refusedSuffix(r);
       io.out(`Added ${plural(r.added, 'cookie')} to the invalid list${refused}.`);
       if (r.removedFromKeys) io.out(`Removed ${plural(r.removedFromKeys, 'cookie')} from api keys.`);
     },
@@ -131,7 +131,7 @@ export async function runMenu(ctx: AppContext): Promise<void> {
       const key = apiKey;
       const r = await store.update((snap) => addCookies(snap, key, candidates, ctx.nowSec(), { create: true }));
       printRefusals(io, r.refusals);
-      const refused = r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
+      const refused = refusedSuffix(r);
       io.out(`Added ${plural(r.added, 'cookie')} to ${c.bold(key)} (now ${r.after})${refused}.`);
     },
 

@@ -66,6 +66,11 @@ export function rejectedSummary(rejected: Record<RefusalReason, number>): string
     .join(', ');
 }
 
+/** `; refused 2 (1 duplicate, 1 expired)`, or nothing when none was refused. */
+export function refusedSuffix(r: { refusals: readonly unknown[]; rejected: Record<RefusalReason, number> }): string {
+  return r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
+}
+
 export function refusalsJson(io: IO, refusals: readonly Refusal[]): { cookie: string; reason: RefusalReason; detail: string; apiKey?: string }[] {
   return refusals.map((r) => ({ ...r, cookie: io.cookie(r.cookie) }));
 }
