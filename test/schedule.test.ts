@@ -136,3 +136,26 @@ describe('schedule', () => {
     expect(r.gh.dispatches).toHaveLength(0);
   });
 });
+
+describe('schedule: stopping during a check', () => {
+  it('SIGTERM aborts a check tick at once: exit 0, nothing marked, no lock', async () => {
+    cursor = await startFakeCursor({ slowMs: 30_000 });
+    const r = (current = await rig({}, { CURSOR_WEB_URL: cursor.url }));
+    const slow = Array.from({ length: 4 }, () => makeCookie('encoded', { extra: { fake: 'slow' } }));
+    const old = expiredCookie();
+    r.store.writeKeys({ 'sk-a': [...slow, old] });
+    const s = r.spawn(['schedule', '--json', '--cron', '0 0 1 1 *', '--check-cron', '* * * * * *']);
+    await until(() => cursor!.inFlight >= 4, 15_000, 'requests in flight');
+    const stopAt = Date.now();
+    s.child.kill('SIGTERM');
+    const res = await s.done;
+    expect(res.code).toBe(0);
+    // Not waiting for the 15 s request timeout (or the 30 s answer): the requests were aborted.
+    expect(Date.now() - stopAt).toBeLessThan(10_000);
+    const ev = events(res.stdout);
+    expect(ev.find((e) => e.job === 'check' && e.event === 'failed')).toMatchObject({ aborted: true });
+    expect(r.store.keys()).toEqual({ 'sk-a': [...slow, old] });
+    expect(r.store.invalid()).toEqual([]);
+    expect(locksLeft(r.store.dataDir)).toEqual([]);
+  });
+});

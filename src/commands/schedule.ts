@@ -52,9 +52,9 @@ function checkJob(ctx: AppContext, flags: ScheduleFlags, cron: string): Job {
     name: 'check',
     cron,
     source: '--check-cron',
-    run: async () => {
+    run: async (signal) => {
       const { runCheck } = await import('../services/check.js');
-      const r = await runCheck(ctx, { keys: flags.key, markInvalid: true, concurrency: flags.concurrency });
+      const r = await runCheck(ctx, { keys: flags.key, markInvalid: true, concurrency: flags.concurrency, signal });
       return { checked: r.checked, valid: r.valid, invalid: r.invalid, expired: r.expired, unknown: r.unknown, marked: r.marked };
     },
   };

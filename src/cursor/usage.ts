@@ -34,6 +34,8 @@ export interface UsageClientOptions {
   maxRetryAfterMs?: number;
   /** Wait when a 429 carries no usable Retry-After, ms (doubled on each retry). */
   defaultRetryAfterMs?: number;
+  /** Aborts the request in flight (a stopping scheduler). */
+  signal?: AbortSignal;
   /** Injectable for tests. */
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
@@ -115,9 +117,10 @@ export async function checkUsage(cookie: Cookie, opts: UsageClientOptions): Prom
         headers: { Cookie: `WorkosCursorSessionToken=${header}`, Accept: 'application/json' },
         // A redirect to another origin would drop the cookie and read as "revoked": never follow.
         redirect: 'manual',
-        signal: AbortSignal.timeout(opts.timeoutMs),
+        signal: opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]) : AbortSignal.timeout(opts.timeoutMs),
       });
     } catch (e) {
+      opts.signal?.throwIfAborted();
       return { status: 'unknown', reason: describeFetchError(e, opts.timeoutMs), attempts };
     }
     const httpStatus = res.status;

@@ -53,6 +53,8 @@ export interface CheckOptions {
   requestTimeoutSec?: number;
   /** Overrides CURSOR_WEB_URL. */
   baseUrl?: string;
+  /** Stops the check between requests (the scheduler's stop); nothing is marked then. */
+  signal?: AbortSignal;
   /** Test seams for the usage client (fetch, sleep, retry caps). */
   client?: Partial<Omit<UsageClientOptions, 'baseUrl' | 'timeoutMs'>>;
 }
@@ -150,10 +152,11 @@ export async function runCheck(ctx: AppContext, options: CheckOptions = {}, prog
 
   let answers: UsageResult[] = [];
   if (probes.length > 0) {
-    const client: UsageClientOptions = { ...options.client, baseUrl, timeoutMs };
+    const client: UsageClientOptions = { ...options.client, baseUrl, timeoutMs, signal: options.signal };
     let done = 0;
     progress?.(0, probes.length);
     answers = await mapPool(probes, concurrency, async (cookie) => {
+      options.signal?.throwIfAborted();
       const r = await checkUsage(cookie, client);
       progress?.(++done, probes.length);
       // Let undici put the socket back in its pool before this worker's next request; without
