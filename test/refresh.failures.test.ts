@@ -17,9 +17,8 @@ import {
   upstreamWorkflowYaml,
   type FakeGitHubOptions,
 } from './fake-github.js';
-import { leakedSecrets } from './helpers/cli.js';
 import { makeCookie } from './helpers/cookies.js';
-import { FAST, rig, type Rig } from './helpers/refresh-rig.js';
+import { expectNoLeaks, FAST, rig, type Rig } from './helpers/refresh-rig.js';
 
 let current: Rig | undefined;
 afterEach(async () => {
@@ -39,12 +38,6 @@ function storeBytes(r: Rig): string {
   return `${read(r.store.keysFile)}\n--\n${read(r.store.invalidFile)}\n--\n${existsSync(join(r.store.dataDir, '.backups'))}`;
 }
 
-function expectNoLeaks(r: Rig): void {
-  const text = r.output.join('\n');
-  expect(text).not.toContain(r.gh.token);
-  const cookies = [...r.gh.runs.flatMap((run) => run.cookies), ...Object.values(r.store.keys()).flat()];
-  expect(leakedSecrets(text, cookies)).toEqual([]);
-}
 
 describe('refresh: runs that do not deliver', () => {
   it('a failed run exits 1 with its conclusion and URL; store untouched, lock released', async () => {

@@ -6,9 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildZip, cursorRegisterFiles, type FakeGitHubOptions } from './fake-github.js';
-import { leakedSecrets } from './helpers/cli.js';
 import { makeCookie } from './helpers/cookies.js';
-import { FAST, rig, until, type Rig } from './helpers/refresh-rig.js';
+import { expectNoLeaks, FAST, rig, until, type Rig } from './helpers/refresh-rig.js';
 
 let current: Rig | undefined;
 afterEach(async () => {
@@ -21,13 +20,6 @@ async function setup(opts: FakeGitHubOptions = {}, env: Record<string, string> =
   return current;
 }
 
-/** No GitHub token and no whole cookie in anything the CLI printed. */
-function expectNoLeaks(r: Rig, extra: string[] = []): void {
-  const text = r.output.join('\n');
-  expect(text).not.toContain(r.gh.token);
-  const cookies = [...r.gh.runs.flatMap((run) => run.cookies), ...Object.values(r.store.keys()).flat(), ...extra];
-  expect(leakedSecrets(text, cookies)).toEqual([]);
-}
 
 describe('refresh: the happy path', () => {
   it('dispatches with validated inputs, waits, downloads, merges; JSON merge result with runId/artifactId', async () => {

@@ -1,7 +1,8 @@
 /** Shared set-up for the refresh/workflow tests: a fake GitHub, a temp store, the env pointing at both. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { expect } from 'vitest';
 import { FakeGitHub, type FakeGitHubOptions } from '../fake-github.js';
-import { BIN, baseEnv, TempStore, type RunOptions, type RunResult } from './cli.js';
+import { BIN, baseEnv, leakedSecrets, TempStore, type RunOptions, type RunResult } from './cli.js';
 
 export interface Rig {
   gh: FakeGitHub;
@@ -79,4 +80,12 @@ export async function until(cond: () => boolean, ms = 15_000, what = 'condition'
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** No GitHub token and no whole cookie (of any run, of the store, or `extra`) in anything the CLI printed. */
+export function expectNoLeaks(r: Rig, extra: string[] = []): void {
+  const text = r.output.join('\n');
+  expect(text).not.toContain(r.gh.token);
+  const cookies = [...r.gh.runs.flatMap((run) => run.cookies), ...Object.values(r.store.keys()).flat(), ...extra];
+  expect(leakedSecrets(text, cookies)).toEqual([]);
 }
