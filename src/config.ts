@@ -53,12 +53,6 @@ export function parseIntStrict(raw: string, what: string, min = 0): number {
   return Number(raw);
 }
 
-export function parsePositiveNumber(raw: string, what: string): number {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${what} must be a positive number, got "${raw}"`);
-  return n;
-}
-
 export function envInt(env: Env, name: string, fallback: number, min = 0): number {
   const raw = value(env, name);
   return raw === undefined ? fallback : parseIntStrict(raw, name, min);
