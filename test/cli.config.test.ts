@@ -107,3 +107,16 @@ describe('the program', () => {
     expect(code).toBe(0);
   });
 });
+
+describe('commandName (which command module to load)', () => {
+  it('finds the command after global flags, and loads all for help or unknown words', async () => {
+    const { commandName } = await import('../src/cli.js');
+    expect(commandName(['status', '--json'])).toBe('status');
+    expect(commandName(['--json', '-q', 'refresh', '--force'])).toBe('refresh');
+    expect(commandName(['--data-dir', 'status', 'keys', 'list'])).toBe('keys');
+    expect(commandName(['--env-file=x.env', 'team', 'usage'])).toBe('team');
+    expect(commandName(['help', 'status'])).toBeUndefined();
+    expect(commandName(['--help'])).toBeUndefined();
+    expect(commandName(['frobnicate'])).toBeUndefined();
+  });
+});
