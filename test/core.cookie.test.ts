@@ -54,3 +54,18 @@ describe('masking', () => {
     expect(normalizeCookieText(` "'abc'" `)).toBe('abc');
   });
 });
+
+describe('JWT payload decoding', () => {
+  it('decodes UTF-8 payloads, with or without padding, and refuses broken base64', async () => {
+    const { decodeJwtPayload } = await import('../src/core/cookie.js');
+    const h = Buffer.from('{"alg":"HS256"}').toString('base64url');
+    const body = { sub: 'auth0|user_01Ü', name: 'héllo ✓', exp: 42 };
+    const p = Buffer.from(JSON.stringify(body)).toString('base64url');
+    expect(decodeJwtPayload(`${h}.${p}.sig`)).toEqual(body);
+    const padded = Buffer.from(JSON.stringify(body)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+    expect(decodeJwtPayload(`${h}.${padded}.sig`)).toEqual(body);
+    expect(decodeJwtPayload(`${h}.${p}a.sig`)).toBeUndefined(); // length % 4 == 1: not base64
+    expect(decodeJwtPayload(`${h}.${p}.`)).toEqual(body); // empty signature allowed
+    expect(decodeJwtPayload(`${h}.${p}.s.x`)).toBeUndefined();
+  });
+});

@@ -2,14 +2,13 @@ import { Command } from '../commander.js';
 import { minCookieCount } from '../config.js';
 import { contextOf, type AppContext } from '../context.js';
 import { statusReport } from '../services/status.js';
-import { renderTable } from '../ui/table.js';
 
 export const statusCommand = (): Command =>
   new Command('status')
-  .description('per key: cookies, expired, expiring within 3 days, below MIN_COOKIE_COUNT; invalid-list size')
-  .action(async (_opts, cmd: Command) => {
-    await printStatus(contextOf(cmd));
-  });
+    .description('per key: cookies, expired, expiring within 3 days, below MIN_COOKIE_COUNT; invalid-list size')
+    .action(async (_opts, cmd: Command) => {
+      await printStatus(contextOf(cmd));
+    });
 
 /** The status report on stdout (also shown by the `manage` menu). */
 export async function printStatus(ctx: AppContext): Promise<void> {
@@ -27,6 +26,7 @@ export async function printStatus(ctx: AppContext): Promise<void> {
     return;
   }
   const { c } = io;
+  const { renderTable } = await import('../ui/table.js');
   if (report.keys.length === 0) {
     io.out(`No api keys in ${ctx.store.paths.keysFile}. Add one with: cookie-pool keys add <key> [cookie...]`);
   } else {

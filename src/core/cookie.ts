@@ -25,7 +25,8 @@ export interface Cookie {
 export type ParseResult = { ok: true; cookie: Cookie } | { ok: false; reason: 'malformed'; detail: string };
 
 const SEPARATOR_ENCODED = /%3a%3a/i;
-const BASE64URL_PART = /^[A-Za-z0-9_-]+={0,2}$/;
+/** Three base64url parts (the signature may be empty), checked in one pass. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+={0,2}\.([A-Za-z0-9_-]+={0,2})\.(?:[A-Za-z0-9_-]+={0,2})?$/;
 const QUOTES = /^["'`]+|["'`]+$/g;
 /** A character that normalisation strips from either end (`\s` is exactly what `trim()` removes). */
 const EDGE = /[\s"'`]/;
@@ -46,7 +47,10 @@ export function normalizeCookieText(input: string): string {
 function split(s: string): { prefix: string | undefined; jwt: string; form: CookieForm } {
   const d = s.indexOf('::');
   if (d >= 0) return { prefix: s.slice(0, d), jwt: s.slice(d + 2), form: 'decoded' };
-  const m = SEPARATOR_ENCODED.exec(s);
+  // The usual spelling first (a plain search), any other case through the regex.
+  const e = s.indexOf('%3A%3A');
+  if (e >= 0) return { prefix: s.slice(0, e), jwt: s.slice(e + 6), form: 'encoded' };
+  const m = s.includes('%') ? SEPARATOR_ENCODED.exec(s) : null;
   if (m) return { prefix: s.slice(0, m.index), jwt: s.slice(m.index + 3 * 2), form: 'encoded' };
   return { prefix: undefined, jwt: s, form: 'jwt' };
 }
@@ -59,14 +63,24 @@ export function cookieIdentity(input: string): string {
   return split(normalizeCookieText(input)).jwt;
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * base64url → UTF-8 text. `atob` is several times faster than `Buffer.from(p, 'base64url')` on
+ * short strings (it matters over 100k cookies); non-ASCII payloads are re-decoded as UTF-8.
+ * Throws on text that is not base64.
+ */
+function base64urlToText(p: string): string {
+  const binary = atob(p.replace(/-/g, '+').replace(/_/g, '/'));
+  return NON_ASCII.test(binary) ? Buffer.from(binary, 'latin1').toString('utf8') : binary;
+}
+
 /** Decode a JWT's payload; undefined when it is not three base64url parts with a JSON object payload. */
 export function decodeJwtPayload(jwt: string): Record<string, unknown> | undefined {
-  const parts = jwt.split('.');
-  if (parts.length !== 3) return undefined;
-  const [h, p, sig] = parts as [string, string, string];
-  if (!BASE64URL_PART.test(h) || !BASE64URL_PART.test(p) || (sig !== '' && !BASE64URL_PART.test(sig))) return undefined;
+  const p = JWT_SHAPE.exec(jwt)?.[1];
+  if (p === undefined) return undefined;
   try {
-    const payload: unknown = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+    const payload: unknown = JSON.parse(base64urlToText(p));
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
     return payload as Record<string, unknown>;
   } catch {

@@ -9,7 +9,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyMap } from '../core/merge.js';
 import { parseInvalid, parseKeys, sameKeys, sameList, serializeChunks } from './format.js';
-import { withLock } from './lock.js';
 
 export interface StorePaths {
   dataDir: string;
@@ -64,6 +63,8 @@ export class KeyStore {
    * must not wait on the network. Files whose content is unchanged are not rewritten.
    */
   async update<T>(decide: (snapshot: Snapshot) => Change<T> | Promise<Change<T>>): Promise<T> {
+    // The lock module loads on the first update only: read-only commands start faster.
+    const { withLock } = await import('./lock.js');
     return withLock(this.lockPath, { wait: true }, async () => {
       const snapshot = await this.read();
       const change = await decide(snapshot);
