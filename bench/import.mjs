@@ -14,12 +14,12 @@
  *   npx tsc -p . && node bench/import.mjs [--n 100000] [--rounds 3] [--keys 10]
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cookie, ioFloor, median, ms } from './lib.mjs';
 import AdmZip from 'adm-zip';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,36 +29,8 @@ const N = Number(values.n);
 const ROUNDS = Number(values.rounds);
 const KEYS = Number(values.keys);
 
-const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
-const exp = Math.floor(Date.now() / 1000) + 30 * 24 * 3600;
-const salt = randomBytes(4).toString('hex');
-/** A realistic session cookie (~250 chars): user prefix, URL-encoded separator, JWT with a JSON payload. */
-function cookie(tag, i) {
-  const user = `user_01${tag}${salt}${i.toString(36).toUpperCase().padStart(12, '0')}`;
-  const payload = Buffer.from(
-    JSON.stringify({ sub: `auth0|${user}`, time: '1735689600', randomness: `${salt}-${i}`, exp, iss: 'https://authentication.cursor.sh', scope: 'openid profile email offline_access', aud: 'https://cursor.com' }),
-  ).toString('base64url');
-  const sig = Buffer.from(`${tag}${i}${salt}`.padEnd(32, 'x')).toString('base64url');
-  return `${user}%3A%3A${header}.${payload}.${sig}`;
-}
-
-const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (b) => (b / 1024 / 1024).toFixed(1);
 
-/** The I/O floor of rewriting `file`: read, parse, stringify, write, fsync, rename. */
-function ioFloor(file) {
-  const t0 = process.hrtime.bigint();
-  const value = JSON.parse(readFileSync(file, 'utf8'));
-  const text = JSON.stringify(value, null, 2);
-  const tmp = `${file}.floor-tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  writeSync(fd, text);
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, `${file}.floor`);
-  return ms(t0);
-}
 
 function runImport(cwd, dataDir, zip, rssFile, preload) {
   return new Promise((resolvePromise, reject) => {

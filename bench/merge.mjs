@@ -7,11 +7,11 @@
  *
  *   npm run build && node bench/merge.mjs [--n 100000] [--rounds 3] [--keys 10]
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cookie, ioFloor, median, ms } from './lib.mjs';
 import { planMerge } from '../dist/core/merge.js';
 import { KeyStore } from '../dist/store/keystore.js';
 
@@ -20,19 +20,6 @@ const N = Number(values.n);
 const ROUNDS = Number(values.rounds);
 const KEYS = Number(values.keys);
 
-const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
-const exp = Math.floor(Date.now() / 1000) + 30 * 24 * 3600;
-const salt = randomBytes(4).toString('hex');
-/** A realistic session cookie (~250 chars): user prefix, URL-encoded separator, JWT with a JSON payload. */
-function cookie(tag, i) {
-  const user = `user_01${tag}${salt}${i.toString(36).toUpperCase().padStart(12, '0')}`;
-  const payload = Buffer.from(JSON.stringify({ sub: `auth0|${user}`, time: '1735689600', randomness: `${salt}-${i}`, exp, iss: 'https://authentication.cursor.sh', scope: 'openid profile email offline_access', aud: 'https://cursor.com' })).toString('base64url');
-  const sig = Buffer.from(`${tag}${i}${salt}`.padEnd(32, 'x')).toString('base64url');
-  return `${user}%3A%3A${header}.${payload}.${sig}`;
-}
-
-const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const dir = mkdtempSync(join(tmpdir(), 'cookie-pool-bench-'));
 const paths = { dataDir: dir, keysFile: join(dir, 'api_keys.json'), invalidFile: join(dir, 'invalid_cookies.json') };
@@ -60,17 +47,8 @@ try {
     });
     mergeTimes.push(ms(t0));
 
-    // I/O floor on the final file, same run.
-    const t1 = process.hrtime.bigint();
-    const text = readFileSync(paths.keysFile, 'utf8');
-    const out = JSON.stringify(JSON.parse(text), null, 2);
-    const tmp = `${paths.keysFile}.floor`;
-    const fd = openSync(tmp, 'w', 0o600);
-    writeSync(fd, out);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, paths.keysFile);
-    floorTimes.push(ms(t1));
+    // I/O floor on the final file, same run (rewritten in place).
+    floorTimes.push(ioFloor(paths.keysFile, paths.keysFile));
   }
   if (plan.added !== N) throw new Error(`expected ${N} added, got ${plan.added}`);
   const final = JSON.parse(readFileSync(paths.keysFile, 'utf8'));
