@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   buildAbsolutePathZip,
   buildManyEntriesZip,
@@ -15,22 +15,11 @@ import {
   buildZipSlip,
   cursorRegisterFiles,
   upstreamWorkflowYaml,
-  type FakeGitHubOptions,
 } from './fake-github.js';
 import { makeCookie } from './helpers/cookies.js';
-import { expectNoLeaks, FAST, rig, type Rig } from './helpers/refresh-rig.js';
+import { expectNoLeaks, FAST, type Rig, useRig } from './helpers/refresh-rig.js';
 
-let current: Rig | undefined;
-afterEach(async () => {
-  await current?.close();
-  current = undefined;
-});
-
-async function setup(opts: FakeGitHubOptions = {}, env: Record<string, string> = {}): Promise<Rig> {
-  current = await rig(opts, env);
-  current.store.writeKeys({ 'sk-a': [makeCookie()] });
-  return current;
-}
+const setup = useRig((r) => r.store.writeKeys({ 'sk-a': [makeCookie()] }));
 
 /** The store as bytes, to prove a failed refresh left it alone. */
 function storeBytes(r: Rig): string {

@@ -4,21 +4,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { buildZip, cursorRegisterFiles, type FakeGitHubOptions } from './fake-github.js';
+import { describe, expect, it } from 'vitest';
+import { buildZip, cursorRegisterFiles } from './fake-github.js';
 import { makeCookie } from './helpers/cookies.js';
-import { expectNoLeaks, FAST, rig, until, type Rig } from './helpers/refresh-rig.js';
+import { expectNoLeaks, FAST, until, useRig } from './helpers/refresh-rig.js';
 
-let current: Rig | undefined;
-afterEach(async () => {
-  await current?.close();
-  current = undefined;
-});
-
-async function setup(opts: FakeGitHubOptions = {}, env: Record<string, string> = {}): Promise<Rig> {
-  current = await rig(opts, env);
-  return current;
-}
+const setup = useRig();
 
 
 describe('refresh: the happy path', () => {

@@ -1,23 +1,14 @@
 /** `workflow trigger|watch|download|runs` through the built CLI against the fake GitHub. */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { buildZipSlip, cursorRegisterFiles, type FakeGitHubOptions } from './fake-github.js';
+import { describe, expect, it } from 'vitest';
+import { buildZipSlip, cursorRegisterFiles } from './fake-github.js';
 import { leakedSecrets } from './helpers/cli.js';
 import { makeCookie } from './helpers/cookies.js';
 import { runPty } from './helpers/pty.js';
-import { rig, type Rig } from './helpers/refresh-rig.js';
+import { useRig } from './helpers/refresh-rig.js';
 
-let current: Rig | undefined;
-afterEach(async () => {
-  await current?.close();
-  current = undefined;
-});
-
-async function setup(opts: FakeGitHubOptions = {}, env: Record<string, string> = {}): Promise<Rig> {
-  current = await rig(opts, env);
-  return current;
-}
+const setup = useRig();
 
 describe('workflow trigger', () => {
   it('dispatches with validated inputs and prints the run id and URL', async () => {

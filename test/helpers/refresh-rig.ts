@@ -1,6 +1,6 @@
 /** Shared set-up for the refresh/workflow tests: a fake GitHub, a temp store, the env pointing at both. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { FakeGitHub, type FakeGitHubOptions } from '../fake-github.js';
 import { BIN, baseEnv, leakedSecrets, TempStore, type RunOptions, type RunResult } from './cli.js';
 
@@ -88,4 +88,21 @@ export function expectNoLeaks(r: Rig, extra: string[] = []): void {
   expect(text).not.toContain(r.gh.token);
   const cookies = [...r.gh.runs.flatMap((run) => run.cookies), ...Object.values(r.store.keys()).flat(), ...extra];
   expect(leakedSecrets(text, cookies)).toEqual([]);
+}
+
+/**
+ * A test file's rig: `setup(opts, env)` starts one (after `prepare`, e.g. seeding the store), and
+ * the rig of each test is closed after it.
+ */
+export function useRig(prepare?: (r: Rig) => void): (opts?: FakeGitHubOptions, env?: Record<string, string>) => Promise<Rig> {
+  let current: Rig | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (opts = {}, env = {}) => {
+    current = await rig(opts, env);
+    prepare?.(current);
+    return current;
+  };
 }
