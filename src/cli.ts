@@ -25,7 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 /** Global options that take a value (their value is not the command name). */
-const GLOBAL_WITH_VALUE = new Set(['--data-dir', '--env-file']);
+const GLOBAL_WITH_VALUE = new Set(['--data-dir', '--env-file', '--backend']);
 
 /** The command named on the command line, if it is one of ours. */
 export function commandName(args: readonly string[]): string | undefined {
@@ -45,6 +45,8 @@ export async function buildProgram(only?: string): Promise<Command> {
     .version('0.1.0', '-V, --version')
     .option('--data-dir <dir>', 'key store folder (default: $DATA_DIR or ./data)')
     .option('--env-file <path>', 'env file to load instead of ./.env')
+    .option('--backend <name>', 'where the pool lives: file, proxy, token-file, token-api (default: $POOL_BACKEND, proxy when PROXY_ADMIN_URL is set, else file)')
+    .option('--force-file', 'write the key store files even while a running proxy has them loaded (it will overwrite them)')
     .option('--json', 'machine-readable output on stdout')
     .option('--reveal', 'print cookies whole instead of masked')
     .option('--no-color', 'no colours (also NO_COLOR)')

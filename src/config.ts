@@ -4,11 +4,13 @@
  * command does not use does not stop it; a bad one it uses stops it with exit 2, naming it.
  */
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import type { RefreshMode } from './core/merge.js';
 import { UsageError } from './errors.js';
 import type { StorePaths } from './store/keystore.js';
+import { BACKENDS, type BackendName } from './store/pool.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -106,4 +108,36 @@ export function envJson(env: Env, name: string): unknown {
   } catch (e) {
     throw new UsageError(`${name} is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/**
+ * The pool backend (SPEC §9): `--backend`, else `POOL_BACKEND`, else `proxy` when
+ * `PROXY_ADMIN_URL` is set, else `file`.
+ */
+export function poolBackend(env: Env, flag?: string): BackendName {
+  const raw = flag ?? value(env, 'POOL_BACKEND');
+  if (raw === undefined) return value(env, 'PROXY_ADMIN_URL') ? 'proxy' : 'file';
+  const v = raw.trim().toLowerCase() as BackendName;
+  if ((BACKENDS as readonly string[]).includes(v)) return v;
+  throw new UsageError(`${flag !== undefined ? '--backend' : 'POOL_BACKEND'} must be one of ${BACKENDS.join(', ')}, got "${raw}"`);
+}
+
+/**
+ * The folder for cookie-pool's own state (refresh lock, history, alert cool-downs): the data dir,
+ * except for the `proxy` backend when neither `--data-dir` nor `DATA_DIR` is given — that backend
+ * keeps no local store, so its state goes to `$XDG_STATE_HOME/cookie-pool/<proxy host>` (default
+ * `~/.local/state/...`) rather than a new `./data`.
+ */
+export function stateDir(env: Env, dataDirFlag: string | undefined, backend: BackendName, cwd = process.cwd()): string {
+  if (backend !== 'proxy' || dataDirFlag !== undefined || envString(env, 'DATA_DIR') !== undefined) {
+    return storePaths(env, dataDirFlag, cwd).dataDir;
+  }
+  let host = 'proxy';
+  try {
+    host = new URL(envString(env, 'PROXY_ADMIN_URL') ?? '').host.replace(/[^A-Za-z0-9.-]/g, '_') || host;
+  } catch {
+    // A bad URL is reported by the backend.
+  }
+  const base = envString(env, 'XDG_STATE_HOME') ?? resolve(envString(env, 'HOME') ?? homedir(), '.local', 'state');
+  return resolve(base, 'cookie-pool', host);
 }

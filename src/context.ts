@@ -1,15 +1,18 @@
 /**
- * What every command gets: IO, the environment, the key store. Built from the global flags
+ * What every command gets: IO, the environment, the pool. Built from the global flags
  * (`cmd.optsWithGlobals()`), injectable in tests.
  */
 import type { Command } from 'commander';
-import { loadEnv, storePaths, type Env } from './config.js';
-import { KeyStore } from './store/keystore.js';
+import { loadEnv, poolBackend, stateDir, type Env } from './config.js';
+import { openPool } from './store/open.js';
+import type { Pool } from './store/pool.js';
 import { IO } from './ui/io.js';
 
 export interface GlobalOptions {
   dataDir?: string;
   envFile?: string;
+  backend?: string;
+  forceFile?: boolean;
   json?: boolean;
   reveal?: boolean;
   color?: boolean;
@@ -21,7 +24,10 @@ export interface AppContext {
   io: IO;
   env: Env;
   envFile: string | undefined;
-  store: KeyStore;
+  /** Where the pool lives (SPEC §9): the JSON files, a running proxy, cursor-api's token files. */
+  pool: Pool;
+  /** cookie-pool's own state: the refresh lock, history (SPEC §10), alert cool-downs. */
+  stateDir: string;
   /** `--data-dir` as given (it overrides DATA_DIR and the per-file variables). */
   dataDirFlag: string | undefined;
   /** Current time in seconds; injectable for tests of expiry. */
@@ -34,11 +40,13 @@ export function createContext(opts: GlobalOptions, overrides: Partial<AppContext
   const io =
     overrides.io ??
     new IO({ json: opts.json, quiet: opts.quiet, verbose: opts.verbose, reveal: opts.reveal, color: noColor ? false : undefined });
+  const backend = poolBackend(env, opts.backend);
   return {
     io,
     env,
     envFile,
-    store: new KeyStore(storePaths(env, opts.dataDir)),
+    pool: openPool({ backend, env, dataDirFlag: opts.dataDir, forceFile: opts.forceFile }),
+    stateDir: stateDir(env, opts.dataDir, backend),
     dataDirFlag: opts.dataDir,
     nowSec: () => Math.floor(Date.now() / 1000),
     ...overrides,

@@ -20,7 +20,7 @@ export const cookiesCommand = (): Command => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
       const [{ identitySet }, { cookieRow, cookieTable, plural }] = await Promise.all([import('../core/merge.js'), view()]);
-      const snap = await ctx.store.read();
+      const snap = await ctx.pool.read();
       if (apiKey !== undefined && !Object.hasOwn(snap.keys, apiKey)) {
         throw new UsageError(`no api key "${apiKey}"`, 'see the keys with: cookie-pool keys list');
       }
@@ -33,7 +33,7 @@ export const cookiesCommand = (): Command => {
         return;
       }
       if (keys.length === 0) {
-        io.out(`No api keys in ${ctx.store.paths.keysFile}.`);
+        io.out(`No api keys in ${ctx.pool.describe().where}.`);
         return;
       }
       keys.forEach((k, i) => {
@@ -54,19 +54,20 @@ export const cookiesCommand = (): Command => {
         throw new UsageError('no cookies given', 'pass cookies as arguments, `-` to read stdin, or --from-file FILE');
       }
       const [{ addCookies, exitCodeFor, failedRefusals }, { gatherCookies }] = await Promise.all([pool(), input()]);
-      const { plural, printRefusals, refusalsJson, refusedSuffix } = await view();
+      const { plural, printRefusals, refusalsJson, refusedSuffix, appliedJson, finishApplied } = await view();
       const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
-      const r = await ctx.store.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec()));
+      const applied = await ctx.pool.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec()));
+      const r = applied.result;
       const code = exitCodeFor(r.added, failedRefusals(r.refusals));
       if (io.json) {
-        io.printJson({ ok: code === 0, ...r, refusals: refusalsJson(io, r.refusals), exitCode: code });
+        io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), refusals: refusalsJson(io, r.refusals), exitCode: code });
       } else {
         printRefusals(io, r.refusals);
         const refused = refusedSuffix(r);
         const added = r.added ? io.c.green(plural(r.added, 'cookie')) : plural(0, 'cookie');
         io.out(`Added ${added} to ${io.c.bold(apiKey)} (now ${r.after})${refused}.`);
       }
-      process.exitCode = code;
+      process.exitCode = finishApplied(io, applied, code);
     });
 
   cookies
@@ -77,18 +78,19 @@ export const cookiesCommand = (): Command => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
       const [{ exitCodeFor, removeCookies }, { gatherCookies }] = await Promise.all([pool(), input()]);
-      const { plural } = await view();
+      const { plural, appliedJson, finishApplied } = await view();
       const given = await gatherCookies(args, [], io.stdin);
-      const r = await ctx.store.update((snap) => removeCookies(snap, apiKey, given, { invalidate: opts.invalidate }));
+      const applied = await ctx.pool.update((snap) => removeCookies(snap, apiKey, given, { invalidate: opts.invalidate }));
+      const r = applied.result;
       const code = exitCodeFor(given.length - r.notFound.length, r.notFound.length);
       if (io.json) {
-        io.printJson({ ok: code === 0, ...r, notFound: r.notFound.map((c) => io.cookie(c)), exitCode: code });
+        io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), notFound: r.notFound.map((c) => io.cookie(c)), exitCode: code });
       } else {
         for (const c of r.notFound) io.warn(`not in ${apiKey}: ${io.cookie(c)}`);
         const inv = opts.invalidate ? `, ${plural(r.invalidated, 'cookie')} added to the invalid list` : '';
         io.out(`Removed ${plural(r.removed, 'cookie')} from ${io.c.bold(apiKey)} (now ${r.after})${inv}.`);
       }
-      process.exitCode = code;
+      process.exitCode = finishApplied(io, applied, code);
     });
 
   return cookies;

@@ -36,7 +36,7 @@ export const importCommand = (): Command =>
         throw new OperationalError(`no cookies found in ${paths.join(', ')} (${harvest.files.length} CSV/TXT file(s) scanned)`);
       }
       const report = await mergeIntoStore(
-        ctx.store,
+        ctx.pool,
         {
           candidates: harvest.cookies,
           targets: (snapshot) => {
@@ -50,9 +50,8 @@ export const importCommand = (): Command =>
         },
         ctx.nowSec(),
       );
-      if (io.json) io.printJson({ ...mergeResultJson(report), ...(opts.dryRun ? { dryRun: true } : {}) });
-      else {
-        const { renderMergeReport } = await import('../ui/merge-report.js');
-        renderMergeReport(io, report, { dryRun: opts.dryRun });
-      }
+      const { mergeReportExit, renderMergeReport } = await import('../ui/merge-report.js');
+      if (io.json) io.printJson({ ...mergeResultJson(report, {}, (c) => io.cookie(c)), ...(opts.dryRun ? { dryRun: true } : {}) });
+      else renderMergeReport(io, report, { dryRun: opts.dryRun });
+      process.exitCode = mergeReportExit(io, report);
     });

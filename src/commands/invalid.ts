@@ -24,8 +24,8 @@ export const invalidCommand = (): Command => {
     .action(async (_opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
-      const { cookieRow, cookieTable, plural } = await view();
-      const snap = await ctx.store.read();
+      const { cookieRow, cookieTable, plural, appliedJson, finishApplied } = await view();
+      const snap = await ctx.pool.read();
       if (io.json) {
         io.printJson({ count: snap.invalid.length, invalid: snap.invalid.map((c) => io.cookie(c)) });
         return;
@@ -51,12 +51,13 @@ export const invalidCommand = (): Command => {
         throw new UsageError('no cookies given', 'pass cookies as arguments, `-` to read stdin, or --from-file FILE');
       }
       const [{ addInvalid }, { exitCodeFor, failedRefusals }, { gatherCookies }] = await Promise.all([invalidService(), pool(), input()]);
-      const { plural, printRefusals, refusalsJson, refusedSuffix } = await view();
+      const { plural, printRefusals, refusalsJson, refusedSuffix, appliedJson, finishApplied } = await view();
       const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
-      const r = await ctx.store.update((snap) => addInvalid(snap, candidates, { keepInKeys: opts.keepInKeys }));
+      const applied = await ctx.pool.update((snap) => addInvalid(snap, candidates, { keepInKeys: opts.keepInKeys }));
+      const r = applied.result;
       const code = exitCodeFor(r.added, failedRefusals(r.refusals));
       if (io.json) {
-        io.printJson({ ok: code === 0, ...r, refusals: refusalsJson(io, r.refusals), exitCode: code });
+        io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), refusals: refusalsJson(io, r.refusals), exitCode: code });
       } else {
         printRefusals(io, r.refusals);
         const refused = refusedSuffix(r);
@@ -64,7 +65,7 @@ export const invalidCommand = (): Command => {
         for (const k of r.keys) io.out(`  ${io.c.bold(k.apiKey)}: removed ${k.removed}, now ${k.after}`);
         if (r.removedFromKeys) io.out(`Removed ${plural(r.removedFromKeys, 'cookie')} from api keys.`);
       }
-      process.exitCode = code;
+      process.exitCode = finishApplied(io, applied, code);
     });
 
   invalid
@@ -74,17 +75,18 @@ export const invalidCommand = (): Command => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
       const [{ removeInvalid }, { exitCodeFor }, { gatherCookies }] = await Promise.all([invalidService(), pool(), input()]);
-      const { plural } = await view();
+      const { plural, appliedJson, finishApplied } = await view();
       const given = await gatherCookies(args, [], io.stdin);
-      const r = await ctx.store.update((snap) => removeInvalid(snap, given));
+      const applied = await ctx.pool.update((snap) => removeInvalid(snap, given));
+      const r = applied.result;
       const code = exitCodeFor(given.length - r.notFound.length, r.notFound.length);
       if (io.json) {
-        io.printJson({ ok: code === 0, ...r, notFound: r.notFound.map((c) => io.cookie(c)), exitCode: code });
+        io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), notFound: r.notFound.map((c) => io.cookie(c)), exitCode: code });
       } else {
         for (const c of r.notFound) io.warn(`not in the invalid list: ${io.cookie(c)}`);
         io.out(`Removed ${plural(r.removed, 'cookie')} from the invalid list (now ${r.after}).`);
       }
-      process.exitCode = code;
+      process.exitCode = finishApplied(io, applied, code);
     });
 
   invalid
@@ -94,8 +96,8 @@ export const invalidCommand = (): Command => {
     .action(async (opts: { yes?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
-      const [{ clearInvalid }, { plural }] = await Promise.all([invalidService(), view()]);
-      const count = (await ctx.store.read()).invalid.length;
+      const [{ clearInvalid }, { plural, appliedJson, finishApplied }] = await Promise.all([invalidService(), view()]);
+      const count = (await ctx.pool.read()).invalid.length;
       if (count > 0 && !opts.yes) {
         if (!io.isInteractive) {
           throw new UsageError(`refusing to clear the invalid list (${plural(count, 'cookie')}) without confirmation`, 'pass --yes');
@@ -117,9 +119,11 @@ export const invalidCommand = (): Command => {
           return;
         }
       }
-      const r = await ctx.store.update((snap) => clearInvalid(snap));
-      if (io.json) io.printJson({ ok: true, cleared: r.cleared });
+      const applied = await ctx.pool.update((snap) => clearInvalid(snap));
+      const r = applied.result;
+      if (io.json) io.printJson({ ok: true, cleared: r.cleared, ...appliedJson(io, applied) });
       else io.out(`Cleared the invalid list (${plural(r.cleared, 'cookie')} removed).`);
+      process.exitCode = finishApplied(io, applied, 0);
     });
 
   invalid
@@ -128,10 +132,12 @@ export const invalidCommand = (): Command => {
     .action(async (_opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
-      const [{ purgeInvalid }, { plural }] = await Promise.all([invalidService(), view()]);
-      const r = await ctx.store.update((snap) => purgeInvalid(snap));
+      const [{ purgeInvalid }, { plural, appliedJson, finishApplied }] = await Promise.all([invalidService(), view()]);
+      const applied = await ctx.pool.update((snap) => purgeInvalid(snap));
+      const r = applied.result;
       if (io.json) {
-        io.printJson({ ok: true, ...r });
+        io.printJson({ ok: true, ...r, ...appliedJson(io, applied) });
+        process.exitCode = finishApplied(io, applied, 0);
         return;
       }
       if (r.keys.length) {
@@ -144,6 +150,7 @@ export const invalidCommand = (): Command => {
       }
       io.out(`Purged ${plural(r.removed, 'invalid cookie')} from ${plural(r.keys.length, 'api key')} (invalid list: ${r.invalid}).`);
       for (const k of r.keys) if (k.after === 0) io.warn(`api key ${k.apiKey} has no cookies left: run cookie-pool refresh`);
+      process.exitCode = finishApplied(io, applied, 0);
     });
 
   return invalid;

@@ -1,6 +1,7 @@
 import { Command } from '../commander.js';
 import { envJson } from '../config.js';
 import { contextOf } from '../context.js';
+import { requireMultiKey } from '../store/open.js';
 import { UsageError } from '../errors.js';
 import { renderTable } from '../ui/table.js';
 
@@ -21,14 +22,14 @@ export const keysCommand = (): Command => {
     .action(async (_opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
-      const snap = await ctx.store.read();
+      const snap = await ctx.pool.read();
       const rows = Object.entries(snap.keys).map(([apiKey, cookies]) => ({ apiKey, cookies: cookies.length }));
       if (io.json) {
         io.printJson({ keys: rows });
         return;
       }
       if (rows.length === 0) {
-        io.out(`No api keys in ${ctx.store.paths.keysFile}. Add one with: cookie-pool keys add <key> [cookie...]`);
+        io.out(`No api keys in ${ctx.pool.describe().where}. Add one with: cookie-pool keys add <key> [cookie...]`);
         return;
       }
       io.out(renderTable(['API KEY', 'COOKIES'], rows.map((r) => [r.apiKey, r.cookies]), { align: ['left', 'right'], color: io.c.level > 0 }));
@@ -40,22 +41,24 @@ export const keysCommand = (): Command => {
     .option('--from-file <file>', 'read cookies from a file (one a line, CSV, or JSON list; `-` = stdin; repeatable)', collect)
     .action(async (apiKey: string, args: string[], opts: { fromFile?: string[] }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { io, store } = ctx;
+      const { io } = ctx;
       const [{ addCookies, exitCodeFor, failedRefusals, validateApiKey }, { gatherCookies }] = await Promise.all([pool(), input()]);
-      const { plural, printRefusals, refusalsJson, refusedSuffix } = await view();
+      const { plural, printRefusals, refusalsJson, refusedSuffix, appliedJson, finishApplied } = await view();
       validateApiKey(apiKey);
+      requireMultiKey(ctx.pool, 'creating an api key');
       const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
-      const r = await store.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec(), { create: true }));
+      const applied = await ctx.pool.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec(), { create: true }));
+      const r = applied.result;
       const code = exitCodeFor(r.added + (r.created ? 1 : 0), failedRefusals(r.refusals));
       if (io.json) {
-        io.printJson({ ok: code === 0, ...r, refusals: refusalsJson(io, r.refusals), exitCode: code });
+        io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), refusals: refusalsJson(io, r.refusals), exitCode: code });
       } else {
         printRefusals(io, r.refusals);
         const what = r.created ? `Created api key ${io.c.bold(apiKey)}` : `Api key ${io.c.bold(apiKey)} already exists`;
         const refused = refusedSuffix(r);
         io.out(`${what}: added ${plural(r.added, 'cookie')}, now ${r.after}${refused}.`);
       }
-      process.exitCode = code;
+      process.exitCode = finishApplied(io, applied, code);
     });
 
   keys
@@ -65,10 +68,13 @@ export const keysCommand = (): Command => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
       const { removeKey } = await pool();
-      const { plural } = await view();
-      const r = await ctx.store.update((snap) => removeKey(snap, apiKey));
-      if (io.json) io.printJson({ ok: true, removed: r.apiKey, cookies: r.cookies });
+      requireMultiKey(ctx.pool, 'removing an api key');
+      const { plural, appliedJson, finishApplied } = await view();
+      const applied = await ctx.pool.update((snap) => removeKey(snap, apiKey));
+      const r = applied.result;
+      if (io.json) io.printJson({ ok: true, removed: r.apiKey, cookies: r.cookies, ...appliedJson(io, applied) });
       else io.out(`Removed api key ${io.c.bold(apiKey)} with its ${plural(r.cookies, 'cookie')}.`);
+      process.exitCode = finishApplied(io, applied, 0);
     });
 
   keys
@@ -78,15 +84,16 @@ export const keysCommand = (): Command => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
       const { exitCodeFor, failedRefusals, importEnvKeys, parseApiKeysEnv } = await pool();
-      const { plural, printRefusals, refusalsJson, refusedSuffix } = await view();
+      const { plural, printRefusals, refusalsJson, refusedSuffix, appliedJson, finishApplied } = await view();
       const raw = envJson(ctx.env, 'API_KEYS');
       if (raw === undefined) throw new UsageError('API_KEYS is not set', 'set API_KEYS=\'{"<apiKey>": ["<cookie>", ...]}\' in the environment or .env');
       const wanted = parseApiKeysEnv(raw);
-      const r = await ctx.store.update((snap) => importEnvKeys(snap, wanted, ctx.nowSec()));
+      const applied = await ctx.pool.update((snap) => importEnvKeys(snap, wanted, ctx.nowSec()));
+      const r = applied.result;
       const created = r.keys.filter((k) => k.created).length;
       const code = exitCodeFor(r.added + created, failedRefusals(r.refusals));
       if (io.json) {
-        io.printJson({ ok: code === 0, ...r, refusals: refusalsJson(io, r.refusals), exitCode: code });
+        io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), refusals: refusalsJson(io, r.refusals), exitCode: code });
       } else {
         printRefusals(io, r.refusals);
         if (r.keys.length) {
@@ -101,7 +108,7 @@ export const keysCommand = (): Command => {
         const refused = refusedSuffix(r);
         io.out(`Imported API_KEYS: ${plural(created, 'new key')}, ${plural(r.added, 'cookie')} added${refused}.`);
       }
-      process.exitCode = code;
+      process.exitCode = finishApplied(io, applied, code);
     });
 
   return keys;

@@ -123,12 +123,17 @@ Exit codes: 0 done or nothing to do, 1 GitHub/run/download failure or nothing ha
       }
 
       const { mergeResultJson } = await import('../services/merge.js');
+      const { mergeReportExit } = await import('../ui/merge-report.js');
       if (io.json) {
-        io.printJson({ ...mergeResultJson(outcome.report, { runId: outcome.runId, artifactId: outcome.artifactId }), runUrl: outcome.runUrl });
+        io.printJson({
+          ...mergeResultJson(outcome.report, { runId: outcome.runId, artifactId: outcome.artifactId }, (c) => io.cookie(c)),
+          runUrl: outcome.runUrl,
+        });
       } else {
         const { renderMergeReport } = await import('../ui/merge-report.js');
         renderMergeReport(io, outcome.report);
         io.out(`Run ${outcome.runId}: ${outcome.runUrl}`);
       }
       if (outcome.report.added === 0) io.warn('no new cookie was accepted (see the refusal counts)');
+      process.exitCode = mergeReportExit(io, outcome.report);
     });

@@ -14,7 +14,7 @@ export const statusCommand = (): Command =>
 export async function printStatus(ctx: AppContext): Promise<void> {
   const { io } = ctx;
   const min = minCookieCount(ctx.env);
-  const report = statusReport(await ctx.store.read(), min, ctx.nowSec());
+  const report = statusReport(await ctx.pool.read(), min, ctx.nowSec());
   if (io.json) {
     io.printJson({
       keys: report.keys.map(({ apiKey, cookies, expired, expiringSoon, belowMin, malformed }) => ({
@@ -28,7 +28,7 @@ export async function printStatus(ctx: AppContext): Promise<void> {
   const { c } = io;
   const { renderTable } = await import('../ui/table.js');
   if (report.keys.length === 0) {
-    io.out(`No api keys in ${ctx.store.paths.keysFile}. Add one with: cookie-pool keys add <key> [cookie...]`);
+    io.out(`No api keys in ${ctx.pool.describe().where}. Add one with: cookie-pool keys add <key> [cookie...]`);
   } else {
     const rows = report.keys.map((k) => [
       k.apiKey,

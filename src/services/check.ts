@@ -119,7 +119,7 @@ export async function runCheck(ctx: AppContext, options: CheckOptions = {}, prog
   const { concurrency, timeoutMs } = validateOptions(options);
   const online = !options.offline;
   const baseUrl = online ? cursorWebUrl(ctx, options.baseUrl) : '';
-  const snapshot = await ctx.store.read();
+  const snapshot = await ctx.pool.read();
   const wanted = options.keys && options.keys.length > 0 ? [...new Set(options.keys)] : Object.keys(snapshot.keys);
   const missing = wanted.filter((k) => !Object.hasOwn(snapshot.keys, k));
   if (missing.length > 0) {
@@ -198,11 +198,11 @@ export async function runCheck(ctx: AppContext, options: CheckOptions = {}, prog
  * (in the form found in the store) unless it is there already. A cookie that has left every key
  * in the meantime is left alone. Returns how many distinct cookies were moved.
  */
-export async function markInvalid(ctx: Pick<AppContext, 'store'>, results: readonly CheckResult[]): Promise<number> {
+export async function markInvalid(ctx: Pick<AppContext, 'pool'>, results: readonly CheckResult[]): Promise<number> {
   const dead = new Set<string>();
   for (const r of results) if (r.status === 'invalid' || r.status === 'expired') dead.add(cookieIdentity(r.cookie));
   if (dead.size === 0) return 0;
-  return ctx.store.update((snap) => {
+  const applied = await ctx.pool.update((snap) => {
     const moved = new Map<string, string>();
     const keys: KeyMap = {};
     let keysChanged = false;
@@ -223,4 +223,5 @@ export async function markInvalid(ctx: Pick<AppContext, 'store'>, results: reado
     for (const [id, c] of moved) if (!known.has(id)) invalid.push(c);
     return { keys, invalid: invalid.length !== snap.invalid.length ? invalid : snap.invalid, result: moved.size };
   });
+  return applied.result;
 }

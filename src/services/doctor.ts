@@ -13,7 +13,7 @@
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { envBool, envJson, envString, minCookieCount, refreshMode } from '../config.js';
+import { envBool, envJson, envString, minCookieCount, refreshMode, storePaths } from '../config.js';
 import type { AppContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { parseInvalid, parseKeys } from '../store/format.js';
@@ -128,7 +128,7 @@ const octal = (mode: number): string => `0${(mode & 0o777).toString(8)}`;
 /** Store files, the data dir and the env file must not be readable by group or others. */
 async function permissionsCheck(ctx: AppContext): Promise<Outcome> {
   if (process.platform === 'win32') return skip('file modes are not checked on Windows');
-  const { dataDir, keysFile, invalidFile } = ctx.store.paths;
+  const { dataDir, keysFile, invalidFile } = storePaths(ctx.env, ctx.dataDirFlag);
   const open: string[] = [];
   const chmodFiles: string[] = [];
   const chmodDirs: string[] = [];
@@ -300,8 +300,10 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
         return warn(`no .env found (looked for ${looked}); using the environment only`, 'cp .env.example .env and fill it in, or pass --env-file PATH');
       },
     },
-    { name: 'keys-file', run: () => storeFileCheck(ctx.store.paths.keysFile, 'keys') },
-    { name: 'invalid-file', run: () => storeFileCheck(ctx.store.paths.invalidFile, 'invalid') },
+    ...(ctx.pool.backend === 'file' ? [{ name: 'keys-file', run: () => storeFileCheck(storePaths(ctx.env, ctx.dataDirFlag).keysFile, 'keys') }] : []),
+    ...(ctx.pool.backend !== 'proxy'
+      ? [{ name: 'invalid-file', run: () => storeFileCheck(storePaths(ctx.env, ctx.dataDirFlag).invalidFile, 'invalid') }]
+      : []),
     { name: 'permissions', run: () => permissionsCheck(ctx) },
     { name: 'settings', run: async () => settingsCheck(ctx) },
     { name: 'refresh-cron', run: () => cronCheck(ctx) },

@@ -5,7 +5,7 @@
  */
 import { cookieIdentity, emptyRejections, parseCookie, type RefusalReason } from '../core/cookie.js';
 import { identitySet, type KeyMap } from '../core/merge.js';
-import type { Change, Snapshot } from '../store/keystore.js';
+import type { Change, Snapshot } from '../store/pool.js';
 import type { Refusal } from './pool.js';
 
 export interface KeyRemoval {

@@ -2,9 +2,9 @@
  * Merging harvested cookies into the store (SPEC §5.8), shared by `import` and `refresh`:
  * under the store lock, re-reading the store at that moment, with the plan of src/core/merge.
  */
-import type { RefusalReason } from '../core/cookie.js';
+import { maskSecret, type RefusalReason } from '../core/cookie.js';
 import { planMerge, type KeyOutcome, type RefreshMode } from '../core/merge.js';
-import type { KeyStore, Snapshot } from '../store/keystore.js';
+import type { Pool, Snapshot } from '../store/pool.js';
 
 export interface MergeRequest {
   candidates: string[];
@@ -22,9 +22,13 @@ export interface MergeReport {
   rejected: Record<RefusalReason, number>;
   keys: KeyOutcome[];
   refusals: { cookie: string; reason: RefusalReason }[];
+  /** Cookies the backend did not keep (the proxy drops values in its own invalid set). */
+  dropped: string[];
+  /** What failed after the pool was written (a cursor-api reload). */
+  problems: string[];
 }
 
-export async function mergeIntoStore(store: KeyStore, req: MergeRequest, nowSec: number): Promise<MergeReport> {
+export async function mergeIntoStore(store: Pool, req: MergeRequest, nowSec: number): Promise<MergeReport> {
   const decide = (snapshot: Snapshot) => {
     const targets = typeof req.targets === 'function' ? req.targets(snapshot) : req.targets;
     const plan = planMerge({ ...snapshot, candidates: req.candidates, targets, mode: req.mode, share: req.share, nowSec });
@@ -34,15 +38,22 @@ export async function mergeIntoStore(store: KeyStore, req: MergeRequest, nowSec:
       rejected: plan.rejected,
       keys: plan.perKey,
       refusals: plan.refusals,
+      dropped: [],
+      problems: [],
     };
     return { result, keys: plan.keysChanged ? plan.keys : undefined, invalid: plan.invalidChanged ? plan.invalid : undefined };
   };
   if (req.dryRun) return decide(await store.read()).result;
-  return store.update(decide);
+  const applied = await store.update(decide);
+  return { ...applied.result, dropped: applied.dropped, problems: applied.problems };
 }
 
 /** The merge-result JSON of SPEC §4 (fields may be added, not renamed). */
-export function mergeResultJson(report: MergeReport, extra: { runId?: number; artifactId?: number } = {}): Record<string, unknown> {
+export function mergeResultJson(
+  report: MergeReport,
+  extra: { runId?: number; artifactId?: number } = {},
+  mask: (cookie: string) => string = maskSecret,
+): Record<string, unknown> {
   return {
     ok: true,
     ...(extra.runId !== undefined ? { runId: extra.runId } : {}),
@@ -51,5 +62,7 @@ export function mergeResultJson(report: MergeReport, extra: { runId?: number; ar
     added: report.added,
     rejected: report.rejected,
     keys: report.keys,
+    ...(report.dropped.length ? { dropped: report.dropped.map(mask) } : {}),
+    ...(report.problems.length ? { problems: report.problems } : {}),
   };
 }

@@ -6,7 +6,7 @@
 import { cookieIdentity, emptyRejections, parseCookie, type RefusalReason } from '../core/cookie.js';
 import { identitySet, planMerge, screenCandidates, type KeyMap } from '../core/merge.js';
 import { UsageError } from '../errors.js';
-import type { Change, Snapshot } from '../store/keystore.js';
+import type { Change, Snapshot } from '../store/pool.js';
 
 export interface Refusal {
   /** The candidate as given (mask before display). */

@@ -11,7 +11,7 @@ import { envBool, envString, minCookieCount, refreshMode } from '../config.js';
 import type { AppContext } from '../context.js';
 import type { RefreshMode } from '../core/merge.js';
 import { OperationalError } from '../errors.js';
-import type { Snapshot } from '../store/keystore.js';
+import type { Snapshot } from '../store/pool.js';
 import { acquireLock } from '../store/lock.js';
 import type { MergeReport } from './merge.js';
 
@@ -109,7 +109,7 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
   const artifactName = envString(env, 'ARTIFACT_NAME');
 
   // 1. Targets.
-  const { targets, reason } = decideTargets(await ctx.store.read(), { keys: opts.keys, force: opts.force, minCount });
+  const { targets, reason } = decideTargets(await ctx.pool.read(), { keys: opts.keys, force: opts.force, minCount });
   if (targets.length === 0) return { status: 'skipped', reason: reason ?? 'nothing to refresh' };
   io.info(
     `Refreshing ${targets.length} key(s): ${targets.map((t) => `${t.apiKey} (${t.cookies})`).join(', ')}` +
@@ -122,9 +122,9 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
 
   const release = opts.dryRun
     ? undefined
-    : await acquireLock(join(ctx.store.paths.dataDir, '.refresh.lock'), {
+    : await acquireLock(join(ctx.stateDir, '.refresh.lock'), {
         wait: false,
-        busyMessage: `another refresh is running (lock ${join(ctx.store.paths.dataDir, '.refresh.lock')})`,
+        busyMessage: `another refresh is running (lock ${join(ctx.stateDir, '.refresh.lock')})`,
       });
   try {
     abortCheck(signal);
@@ -215,7 +215,7 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
     const { mergeIntoStore } = await import('./merge.js');
     const named = new Set(opts.keys ?? []);
     const report = await mergeIntoStore(
-      ctx.store,
+      ctx.pool,
       {
         candidates: harvest.cookies,
         targets: (snapshot) => {

@@ -1,6 +1,6 @@
 /** Pool health per key (SPEC §4 `status`). */
 import { isExpired, parseCookie } from '../core/cookie.js';
-import type { Snapshot } from '../store/keystore.js';
+import type { Snapshot } from '../store/pool.js';
 
 export const EXPIRING_SOON_SEC = 3 * 24 * 3600;
 

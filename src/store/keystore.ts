@@ -9,6 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyMap } from '../core/merge.js';
 import { parseInvalid, parseKeys, sameKeys, sameList, serializeChunks } from './format.js';
+import type { Applied, Decide, Pool, PoolDescription, Snapshot } from './pool.js';
+
+export type { Change, Snapshot } from './pool.js';
 
 export interface StorePaths {
   dataDir: string;
@@ -16,17 +19,6 @@ export interface StorePaths {
   invalidFile: string;
 }
 
-export interface Snapshot {
-  keys: KeyMap;
-  invalid: string[];
-}
-
-/** What an update wants written; omit (or return the same object) for "unchanged". */
-export interface Change<T> {
-  keys?: KeyMap;
-  invalid?: string[];
-  result: T;
-}
 
 async function readText(file: string): Promise<string | undefined> {
   try {
@@ -37,13 +29,30 @@ async function readText(file: string): Promise<string | undefined> {
   }
 }
 
-export class KeyStore {
+/** The `file` backend (SPEC §1, §9): the two JSON files the proxy reads. */
+export class KeyStore implements Pool {
+  readonly backend = 'file' as const;
+  readonly multiKey = true;
   readonly backupDir: string;
   readonly lockPath: string;
+
+  /**
+   * Runs under the lock before anything is written (the running-proxy guard of SPEC §9.1 plugs
+   * in here); throwing stops the write with the store untouched.
+   */
+  beforeWrite?: () => Promise<void>;
 
   constructor(readonly paths: StorePaths) {
     this.backupDir = join(paths.dataDir, '.backups');
     this.lockPath = join(paths.dataDir, '.store.lock');
+  }
+
+  describe(): PoolDescription {
+    return {
+      backend: 'file',
+      where: this.paths.keysFile,
+      details: [`keys: ${this.paths.keysFile}`, `invalid list: ${this.paths.invalidFile}`, `backups: ${this.backupDir}`],
+    };
   }
 
   /**
@@ -62,7 +71,7 @@ export class KeyStore {
    * Read-modify-write under the store lock. `decide` sees the store as it is at that moment and
    * must not wait on the network. Files whose content is unchanged are not rewritten.
    */
-  async update<T>(decide: (snapshot: Snapshot) => Change<T> | Promise<Change<T>>): Promise<T> {
+  async update<T>(decide: Decide<T>): Promise<Applied<T>> {
     // The lock module loads on the first update only: read-only commands start faster.
     const { withLock } = await import('./lock.js');
     return withLock(this.lockPath, { wait: true }, async () => {
@@ -72,7 +81,9 @@ export class KeyStore {
       // Invalid list first: a crash in between duplicates a cookie rather than losing it.
       if (change.invalid && !sameList(change.invalid, snapshot.invalid)) writes.push([this.paths.invalidFile, change.invalid]);
       if (change.keys && !sameKeys(change.keys, snapshot.keys)) writes.push([this.paths.keysFile, change.keys]);
-      if (writes.length === 0) return change.result;
+      const applied: Applied<T> = { result: change.result, dropped: [], problems: [] };
+      if (writes.length === 0) return applied;
+      await this.beforeWrite?.();
       // The writer loads only when there is something to write (read-only commands start faster).
       const { backup, removeStaleTemps, writeAtomic } = await import('./atomic.js');
       for (const [file, value] of writes) {
@@ -80,7 +91,7 @@ export class KeyStore {
         await backup(file, this.backupDir);
         await writeAtomic(file, serializeChunks(value));
       }
-      return change.result;
+      return applied;
     });
   }
 }

@@ -9,7 +9,8 @@ import { CliError } from '../errors.js';
 import { splitCookieText } from '../services/cookie-input.js';
 import { addInvalid, clearInvalid, purgeInvalid, removeInvalidAt } from '../services/invalid.js';
 import { addCookies, validateApiKey } from '../services/pool.js';
-import { cookieRow, cookieTable, plural, printRefusals, refusedSuffix } from './pool.js';
+import type { Decide } from '../store/pool.js';
+import { cookieRow, cookieTable, finishApplied, plural, printRefusals, refusedSuffix } from './pool.js';
 import { renderTable } from './table.js';
 
 type Action = 'status' | 'list' | 'add' | 'remove' | 'clear' | 'purge' | 'cookies' | 'check' | 'refresh' | 'quit';
@@ -26,11 +27,17 @@ function pasted(text: string): string[] {
 }
 
 export async function runMenu(ctx: AppContext): Promise<void> {
-  const { io, store } = ctx;
+  const { io, pool: store } = ctx;
+  /** Apply a change and warn about what the backend dropped (the menu goes on). */
+  const storeUpdate = async <T>(decide: Decide<T>): Promise<T> => {
+    const applied = await store.update(decide);
+    finishApplied(io, applied, 0);
+    return applied.result;
+  };
   const { c } = io;
   // A corrupt store stops the menu before it starts (exit 2, file untouched).
   await store.read();
-  io.out(`${c.bold('cookie-pool')} — key store ${store.paths.dataDir}`);
+  io.out(`${c.bold('cookie-pool')} — ${store.backend} pool ${store.describe().where}`);
 
   const actions: Record<Exclude<Action, 'quit'>, () => Promise<void>> = {
     async status() {
@@ -49,7 +56,7 @@ export async function runMenu(ctx: AppContext): Promise<void> {
       const text = await password({ message: 'Paste the invalid cookie(s), separated by spaces or commas:' });
       const candidates = pasted(text);
       if (candidates.length === 0) return io.out('Nothing entered.');
-      const r = await store.update((snap) => addInvalid(snap, candidates));
+      const r = await storeUpdate((snap) => addInvalid(snap, candidates));
       printRefusals(io, r.refusals);
       const refused = refusedSuffix(r);
       io.out(`Added ${plural(r.added, 'cookie')} to the invalid list${refused}.`);
@@ -74,7 +81,7 @@ export async function runMenu(ctx: AppContext): Promise<void> {
       });
       if (index < 0) return io.out('Nothing removed.');
       const chosen = invalid[index]!;
-      const r = await store.update((snap) => removeInvalidAt(snap, index, chosen));
+      const r = await storeUpdate((snap) => removeInvalidAt(snap, index, chosen));
       io.out(r.removed ? `Removed ${io.cookie(chosen)} from the invalid list (now ${r.after}).` : 'That cookie is no longer in the list.');
     },
 
@@ -83,12 +90,12 @@ export async function runMenu(ctx: AppContext): Promise<void> {
       if (invalid.length === 0) return io.out('The invalid list is already empty.');
       const sure = await confirm({ message: `Clear the whole invalid list (${plural(invalid.length, 'cookie')})?`, default: false });
       if (!sure) return io.out('Nothing cleared.');
-      const r = await store.update((snap) => clearInvalid(snap));
+      const r = await storeUpdate((snap) => clearInvalid(snap));
       io.out(`Cleared the invalid list (${plural(r.cleared, 'cookie')} removed).`);
     },
 
     async purge() {
-      const r = await store.update((snap) => purgeInvalid(snap));
+      const r = await storeUpdate((snap) => purgeInvalid(snap));
       if (r.keys.length) {
         io.out(
           renderTable(['API KEY', 'BEFORE', 'REMOVED', 'AFTER'], r.keys.map((k) => [k.apiKey, k.before, k.removed, k.after]), {
@@ -129,7 +136,7 @@ export async function runMenu(ctx: AppContext): Promise<void> {
       const candidates = pasted(text);
       if (candidates.length === 0) return io.out('Nothing entered.');
       const key = apiKey;
-      const r = await store.update((snap) => addCookies(snap, key, candidates, ctx.nowSec(), { create: true }));
+      const r = await storeUpdate((snap) => addCookies(snap, key, candidates, ctx.nowSec(), { create: true }));
       printRefusals(io, r.refusals);
       const refused = refusedSuffix(r);
       io.out(`Added ${plural(r.added, 'cookie')} to ${c.bold(key)} (now ${r.after})${refused}.`);

@@ -24,3 +24,10 @@ export function renderMergeReport(io: IO, report: MergeReport, opts: { dryRun?: 
   }
   if (io.verbose) for (const r of report.refusals) io.debug(`refused ${io.cookie(r.cookie)}: ${r.reason}`);
 }
+
+/** Warn about what the backend dropped or failed after writing; the exit code (3 when any, else 0). */
+export function mergeReportExit(io: IO, report: MergeReport): 0 | 3 {
+  for (const c of report.dropped) io.warn(`the pool did not keep ${io.cookie(c)} (dropped by the backend, probably in its own invalid list)`);
+  for (const p of report.problems) io.warn(p);
+  return report.dropped.length || report.problems.length ? 3 : 0;
+}

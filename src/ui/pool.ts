@@ -2,6 +2,7 @@
 import { cookieIdentity, isExpired, parseCookie, REFUSAL_REASONS, type RefusalReason } from '../core/cookie.js';
 import { EXPIRING_SOON_SEC } from '../services/status.js';
 import type { Refusal } from '../services/pool.js';
+import { appliedExitCode, type Applied } from '../store/pool.js';
 import type { IO } from './io.js';
 import { renderTable } from './table.js';
 
@@ -86,4 +87,24 @@ export function printRefusals(io: IO, refusals: readonly Refusal[]): void {
 
 export function plural(n: number, word: string, pluralWord = `${word}s`): string {
   return `${n} ${n === 1 ? word : pluralWord}`;
+}
+
+/**
+ * What a backend reports after a write (SPEC §9): cookies it dropped (the proxy filters its own
+ * invalid set) and problems after the write (a failed cursor-api reload). Warns on stderr and
+ * returns the exit code: 3 when a done operation was only partly applied.
+ */
+export function finishApplied(io: IO, applied: Applied<unknown>, code: number): number {
+  for (const c of applied.dropped) io.warn(`the pool did not keep ${io.cookie(c)} (dropped by the backend, probably in its own invalid list)`);
+  for (const p of applied.problems) io.warn(p);
+  const partial = appliedExitCode(applied);
+  return code === 0 ? partial : code;
+}
+
+/** The fields a JSON result adds for what the backend dropped or failed after writing (absent when nothing). */
+export function appliedJson(io: IO, applied: Applied<unknown>): Record<string, unknown> {
+  return {
+    ...(applied.dropped.length ? { dropped: applied.dropped.map((c) => io.cookie(c)) } : {}),
+    ...(applied.problems.length ? { problems: applied.problems } : {}),
+  };
 }

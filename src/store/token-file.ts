@@ -1,0 +1,8 @@
+/** The `token-file` backend (SPEC §9.2). Being built: see the live-pool issue. */
+import { UsageError } from '../errors.js';
+import type { OpenOptions } from './open.js';
+import type { Pool } from './pool.js';
+
+export function openTokenFilePool(_opts: OpenOptions): Pool {
+  throw new UsageError('the token-file backend is not built yet');
+}
