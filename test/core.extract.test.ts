@@ -11,6 +11,17 @@ import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 
 describe('extractCookies', () => {
+  it('keeps the account email beside each cookie (output_*.csv rows), none for token-only rows', () => {
+    const a = makeCookie('encoded');
+    const b = makeCookie('encoded');
+    const c = makeCookie('encoded');
+    const out = extractCookies([`alice@example.com,${a}\r\n"bob@mail.test","${b}"\r\n`, `${c}\r\n${a}\r\n`]);
+    expect(out.cookies).toEqual([a, b, c]);
+    expect(out.labels.get(cookieIdentity(a))).toBe('alice@example.com');
+    expect(out.labels.get(cookieIdentity(b))).toBe('bob@mail.test');
+    expect(out.labels.has(cookieIdentity(c))).toBe(false);
+  });
+
   it('reads both Cursor-Register files (CRLF, no header) and dedupes across them', () => {
     const a = makeCookie('encoded');
     const b = makeCookie('encoded');

@@ -39,6 +39,7 @@ export const importCommand = (): Command =>
         ctx.pool,
         {
           candidates: harvest.cookies,
+        labels: harvest.labels,
           targets: (snapshot) => {
             const targets = opts.key.length ? opts.key : Object.keys(snapshot.keys);
             if (targets.length === 0) throw new UsageError('the store has no api keys: pass --key <key> to import into one');

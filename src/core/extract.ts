@@ -84,28 +84,50 @@ export interface Extraction {
   cookies: string[];
   /** Fields that held a cookie, before deduplication. */
   found: number;
+  /**
+   * The account email beside a cookie (Cursor-Register's `output_*.csv` rows are `email,token`),
+   * by cookie identity: the token backends write it as the cookie's alias (SPEC §9.2).
+   */
+  labels: Map<string, string>;
+}
+
+const EMAIL = /^[^\s@,;"]+@[^\s@,;"]+\.[^\s@,;"]+$/;
+
+/** The email address among a row's fields, if one is there. */
+function emailIn(row: readonly string[]): string | undefined {
+  for (const f of row) {
+    if (typeof f !== 'string' || f.length > 254 || !f.includes('@')) continue;
+    const t = f.trim().replace(/^"|"$/g, '');
+    if (EMAIL.test(t)) return t;
+  }
+  return undefined;
 }
 
 /** Extract from several files (text, or raw UTF-8 bytes) at once, deduplicating across them. */
 export function extractCookies(texts: Iterable<string | Buffer>): Extraction {
   const seen = new Set<string>();
   const cookies: string[] = [];
+  const labels = new Map<string, string>();
   let found = 0;
   for (const text of texts) {
     for (const row of rows(text)) {
+      // A row of one field (token_*.csv) has no email beside it.
+      let email: string | undefined | null = row.length > 1 ? undefined : null;
       for (const field of row) {
         if (typeof field !== 'string') continue;
         const cookie = cookieInField(field);
         if (cookie === undefined) continue;
         found++;
         const id = cookieIdentity(cookie);
+        if (email === undefined) email = emailIn(row) ?? null;
+        if (email !== null && !labels.has(id)) labels.set(id, email);
         if (seen.has(id)) continue;
         seen.add(id);
         cookies.push(cookie);
       }
     }
   }
-  return { cookies, found };
+  return { cookies, found, labels };
 }
 
 /** Keep the first of each identity, in order. */

@@ -13,15 +13,17 @@ export interface Harvest {
   cookies: string[];
   /** Files that were scanned (inside zips: `zip!entry`). */
   files: string[];
+  /** The account email beside a cookie, by identity (see Extraction.labels). */
+  labels: Map<string, string>;
 }
 
 /** Cookies in a zip held in memory, unpacking one file at a time (only one is in memory at once). */
 export async function harvestZip(zip: Buffer, label: string, limits: ArchiveLimits = {}): Promise<Harvest> {
   const entries = await openZip(zip, { ...limits, filter: isCookieFile, label });
-  const { cookies } = extractCookies((function* () {
+  const { cookies, labels } = extractCookies((function* () {
     for (const e of entries) yield e.inflate();
   })());
-  return { cookies, files: entries.map((e) => `${label}!${e.name}`) };
+  return { cookies, files: entries.map((e) => `${label}!${e.name}`), labels };
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {
@@ -69,11 +71,14 @@ export async function harvestPaths(paths: string[], readStdin: () => Promise<str
     }
   }
   // One extraction over everything so duplicates across files collapse by identity.
-  const direct = extractCookies(texts).cookies;
+  const extraction = extractCookies(texts);
+  const direct = extraction.cookies;
   const sources = [...zips.map((z) => z.cookies), ...(texts.length ? [direct] : [])];
+  const labels = zips.length === 0 ? extraction.labels : new Map([...zips.flatMap((z) => [...z.labels]), ...extraction.labels]);
   return {
     // Each source is already deduplicated: only several need another pass.
     cookies: sources.length === 1 ? sources[0]! : dedupeByIdentity(sources.flat()),
     files: [...zips.flatMap((z) => z.files), ...files],
+    labels,
   };
 }

@@ -14,6 +14,8 @@ export interface MergeRequest {
   share: boolean;
   /** Plan and report, write nothing. */
   dryRun?: boolean;
+  /** The account email beside a cookie, by identity: written as its alias by the token backends. */
+  labels?: ReadonlyMap<string, string>;
 }
 
 export interface MergeReport {
@@ -41,7 +43,12 @@ export async function mergeIntoStore(store: Pool, req: MergeRequest, nowSec: num
       dropped: [],
       problems: [],
     };
-    return { result, keys: plan.keysChanged ? plan.keys : undefined, invalid: plan.invalidChanged ? plan.invalid : undefined };
+    return {
+      result,
+      keys: plan.keysChanged ? plan.keys : undefined,
+      invalid: plan.invalidChanged ? plan.invalid : undefined,
+      ...(req.labels?.size ? { labels: req.labels } : {}),
+    };
   };
   if (req.dryRun) return decide(await store.read()).result;
   const applied = await store.update(decide);

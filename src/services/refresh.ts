@@ -218,6 +218,7 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
       ctx.pool,
       {
         candidates: harvest.cookies,
+        labels: harvest.labels,
         targets: (snapshot) => {
           const still = targets.map((t) => t.apiKey).filter((k) => named.has(k) || k in snapshot.keys);
           const gone = targets.map((t) => t.apiKey).filter((k) => !still.includes(k));
