@@ -293,6 +293,20 @@ describe('token-file backend under refresh', () => {
   });
 });
 
+describe('token-file backend: refresh --key for another key', () => {
+  const setupRig = useRig();
+
+  it('exits 2 naming the backend before any run is dispatched', async () => {
+    const r = await setupRig();
+    writeFileSync(join(r.store.dir, '.token'), '');
+    const res = await r.run(['refresh', '--key', 'sk-team', ...FAST], { env: { POOL_BACKEND: 'token-file' } });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('creating api key "sk-team" is not possible on the token-file backend');
+    expect(r.gh.dispatches).toEqual([]);
+    expect(readFileSync(join(r.store.dir, '.token'), 'utf8')).toBe('');
+  });
+});
+
 describe('token-api backend', () => {
   it('import: both texts sent with the bearer token, cursor-api writes them, the count is checked; AUTH_TOKEN never printed (--verbose too)', async () => {
     const old = makeJwt();
