@@ -14,13 +14,14 @@ const NAME_WIDTH = 'invalid-file'.length;
 export const doctorCommand = (): Command =>
   new Command('doctor')
     .description('check configuration, store, GitHub token, repository, workflow and its inputs: ok/warn/fail per line')
-    .option('--online', 'also check that the Cursor web URL (CURSOR_WEB_URL) answers')
+    .option('--online', 'also check that the Cursor web URL (CURSOR_WEB_URL) and the NOTIFY_URL hosts answer')
     .addHelpText(
       'after',
       `
 Checks, in order (a check whose prerequisite failed is skipped):
   node, env-file, keys-file, invalid-file, permissions, settings, refresh-cron,
-  github-token, github-auth, repository, workflow, ref, inputs, artifact, cursor-web (--online)
+  github-token, github-auth, repository, workflow, ref, inputs, artifact, cursor-web (--online),
+  notify (NOTIFY_URL; reachable with --online), metrics (METRICS_PORT, METRICS_HOST)
 
 Only reads: the store is never written, GitHub is only asked with GETs, no workflow is started.
 Exit 0 when nothing failed (warnings allowed), 1 when a check failed.
