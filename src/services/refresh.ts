@@ -110,10 +110,10 @@ export interface RefreshTrace {
  * never changes its outcome.
  */
 export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, signal?: AbortSignal): Promise<RefreshOutcome> {
-  if (opts.dryRun) return refreshPipeline(ctx, opts, signal);
   const { notifierFor } = await import('./notify.js');
+  // Checked even for a dry run, which otherwise sends nothing.
   const notifier = notifierFor(ctx);
-  if (!notifier) return refreshPipeline(ctx, opts, signal);
+  if (!notifier || opts.dryRun) return refreshPipeline(ctx, opts, signal);
   const scope = { keys: opts.keys, minCount: opts.minCount ?? minCookieCount(ctx.env) };
   const trace: RefreshTrace = {};
   let outcome: RefreshOutcome;
