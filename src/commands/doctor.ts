@@ -19,11 +19,15 @@ export const doctorCommand = (): Command =>
       'after',
       `
 Checks, in order (a check whose prerequisite failed is skipped):
-  node, env-file, keys-file, invalid-file, permissions, settings, refresh-cron,
+  node, env-file, keys-file, invalid-file,
+  token-file, token-list, cursor-api (backend token-file) | cursor-api, token-lines (backend token-api),
+  permissions, settings, refresh-cron,
   github-token, github-auth, repository, workflow, ref, inputs, artifact, cursor-web (--online),
   notify (NOTIFY_URL; reachable with --online), metrics (METRICS_PORT, METRICS_HOST)
 
 Only reads: the store is never written, GitHub is only asked with GETs, no workflow is started.
+(With the token-file backend and CURSOR_API_URL, cursor-api is asked to reload its token files,
+the request every write ends with.)
 Exit 0 when nothing failed (warnings allowed), 1 when a check failed.
 
 Examples:

@@ -14,7 +14,10 @@ export const statusCommand = (): Command =>
 export async function printStatus(ctx: AppContext): Promise<void> {
   const { io } = ctx;
   const min = minCookieCount(ctx.env);
-  const report = statusReport(await ctx.pool.read(), min, ctx.nowSec());
+  const snapshot = await ctx.pool.read();
+  const report = statusReport(snapshot, min, ctx.nowSec());
+  const ignored = snapshot.ignored ?? [];
+  const ignoredView = ignored.length ? await import('../ui/ignored-lines.js') : undefined;
   if (io.json) {
     io.printJson({
       keys: report.keys.map(({ apiKey, cookies, expired, expiringSoon, belowMin, malformed }) => ({
@@ -22,6 +25,7 @@ export async function printStatus(ctx: AppContext): Promise<void> {
       })),
       invalid: report.invalid,
       minCookieCount: report.minCookieCount,
+      ...(ignoredView ? { ignoredLines: ignoredView.ignoredLinesJson(io, ignored) } : {}),
     });
     return;
   }
@@ -47,4 +51,5 @@ export async function printStatus(ctx: AppContext): Promise<void> {
   }
   const below = report.keys.filter((k) => k.belowMin).length;
   io.out(`\n${report.keys.length} key(s), ${below} below minimum ${min}; ${report.invalid} cookie(s) in the invalid list.`);
+  ignoredView?.printIgnoredLines(io, ignored);
 }

@@ -304,6 +304,8 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
     ...(ctx.pool.backend !== 'proxy'
       ? [{ name: 'invalid-file', run: () => storeFileCheck(storePaths(ctx.env, ctx.dataDirFlag).invalidFile, 'invalid') }]
       : []),
+    // cursor-api's backends: their files or endpoint (src/services/doctor-token.ts).
+    ...(ctx.pool.backend === 'token-file' || ctx.pool.backend === 'token-api' ? await (await import('./doctor-token.js')).tokenBackendChecks(ctx) : []),
     { name: 'permissions', run: () => permissionsCheck(ctx) },
     { name: 'settings', run: async () => settingsCheck(ctx) },
     { name: 'refresh-cron', run: () => cronCheck(ctx) },

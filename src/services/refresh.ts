@@ -13,6 +13,7 @@ import type { RefreshMode } from '../core/merge.js';
 import { OperationalError } from '../errors.js';
 import type { Snapshot } from '../store/pool.js';
 import { acquireLock } from '../store/lock.js';
+import { requireMultiKey } from '../store/open.js';
 import type { MergeReport } from './merge.js';
 
 export interface RefreshOptions {
@@ -139,7 +140,11 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
   const artifactName = envString(env, 'ARTIFACT_NAME');
 
   // 1. Targets.
-  const { targets, reason } = decideTargets(await ctx.pool.read(), { keys: opts.keys, force: opts.force, minCount });
+  const snapshot = await ctx.pool.read();
+  // A one-pool backend (cursor-api) cannot create a named key: say so before a run is dispatched.
+  const absent = (opts.keys ?? []).find((k) => !Object.hasOwn(snapshot.keys, k));
+  if (absent !== undefined) requireMultiKey(ctx.pool, `creating api key "${absent}"`);
+  const { targets, reason } = decideTargets(snapshot, { keys: opts.keys, force: opts.force, minCount });
   if (targets.length === 0) return { status: 'skipped', reason: reason ?? 'nothing to refresh' };
   trace.targets = targets.map((t) => t.apiKey);
   io.info(

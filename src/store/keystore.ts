@@ -19,14 +19,31 @@ export interface StorePaths {
   invalidFile: string;
 }
 
-
-async function readText(file: string): Promise<string | undefined> {
+/** A store file's text; undefined when it does not exist. */
+export async function readText(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
+}
+
+/** The invalid list (SPEC §1): a missing file reads as empty; a corrupt one throws StoreError (exit 2). */
+export async function readInvalidList(file: string): Promise<string[]> {
+  const text = await readText(file);
+  return text === undefined ? [] : parseInvalid(text, file);
+}
+
+/**
+ * Replace a file of the pool atomically, its previous version kept in `backupDir` (SPEC §1).
+ * Call under the store lock. The writer loads on the first write only (read-only commands start faster).
+ */
+export async function writePoolFile(file: string, chunks: Iterable<string>, backupDir: string): Promise<void> {
+  const { backup, removeStaleTemps, writeAtomic } = await import('./atomic.js');
+  await removeStaleTemps(file);
+  await backup(file, backupDir);
+  await writeAtomic(file, chunks);
 }
 
 /** The `file` backend (SPEC §1, §9): the two JSON files the proxy reads. */
@@ -62,8 +79,7 @@ export class KeyStore implements Pool {
   async read(): Promise<Snapshot> {
     const keysText = await readText(this.paths.keysFile);
     const keys = keysText === undefined ? {} : parseKeys(keysText, this.paths.keysFile);
-    const invalidText = await readText(this.paths.invalidFile);
-    const invalid = invalidText === undefined ? [] : parseInvalid(invalidText, this.paths.invalidFile);
+    const invalid = await readInvalidList(this.paths.invalidFile);
     return { keys, invalid };
   }
 
@@ -84,13 +100,7 @@ export class KeyStore implements Pool {
       const applied: Applied<T> = { result: change.result, dropped: [], problems: [] };
       if (writes.length === 0) return applied;
       await this.beforeWrite?.();
-      // The writer loads only when there is something to write (read-only commands start faster).
-      const { backup, removeStaleTemps, writeAtomic } = await import('./atomic.js');
-      for (const [file, value] of writes) {
-        await removeStaleTemps(file);
-        await backup(file, this.backupDir);
-        await writeAtomic(file, serializeChunks(value));
-      }
+      for (const [file, value] of writes) await writePoolFile(file, serializeChunks(value), this.backupDir);
       return applied;
     });
   }
