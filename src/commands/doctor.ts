@@ -14,7 +14,7 @@ const NAME_WIDTH = 'invalid-file'.length;
 export const doctorCommand = (): Command =>
   new Command('doctor')
     .description('check configuration, store, GitHub token, repository, workflow and its inputs: ok/warn/fail per line')
-    .option('--online', 'also check that the Cursor web URL (CURSOR_WEB_URL) answers')
+    .option('--online', 'also check that the Cursor web URL (CURSOR_WEB_URL) and the NOTIFY_URL hosts answer')
     .addHelpText(
       'after',
       `
@@ -22,7 +22,8 @@ Checks, in order (a check whose prerequisite failed is skipped):
   node, env-file, keys-file, invalid-file,
   token-file, token-list, cursor-api (backend token-file) | cursor-api, token-lines (backend token-api),
   permissions, settings, refresh-cron,
-  github-token, github-auth, repository, workflow, ref, inputs, artifact, cursor-web (--online)
+  github-token, github-auth, repository, workflow, ref, inputs, artifact, cursor-web (--online),
+  notify (NOTIFY_URL; reachable with --online), metrics (METRICS_PORT, METRICS_HOST)
 
 Only reads: the store is never written, GitHub is only asked with GETs, no workflow is started.
 (With the token-file backend and CURSOR_API_URL, cursor-api is asked to reload its token files,

@@ -11,7 +11,7 @@
  */
 import { cookieIdentity, isExpired, parseCookie, type Cookie } from '../core/cookie.js';
 import type { KeyMap } from '../core/merge.js';
-import { envString } from '../config.js';
+import { envString, minCookieCount } from '../config.js';
 import type { AppContext } from '../context.js';
 import { checkUsage, DEFAULT_REQUEST_TIMEOUT_SEC, type UsageClientOptions, type UsageResult } from '../cursor/usage.js';
 import { UsageError } from '../errors.js';
@@ -117,6 +117,8 @@ interface Entry {
 
 export async function runCheck(ctx: AppContext, options: CheckOptions = {}, progress?: CheckProgress): Promise<CheckReport> {
   const { concurrency, timeoutMs } = validateOptions(options);
+  // A bad alert setting stops a retiring check before it asks anything (exit 2).
+  if (options.markInvalid) (await import('./notify.js')).notifySettings(ctx.env);
   const online = !options.offline;
   const baseUrl = online ? cursorWebUrl(ctx, options.baseUrl) : '';
   const snapshot = await ctx.pool.read();
@@ -178,7 +180,7 @@ export async function runCheck(ctx: AppContext, options: CheckOptions = {}, prog
   });
 
   const count = (s: CheckStatus) => results.filter((r) => r.status === s).length;
-  const marked = options.markInvalid ? await markInvalid(ctx, results) : 0;
+  const marked = options.markInvalid ? await markInvalid(ctx, results, { keys: options.keys, signal: options.signal }) : 0;
   return {
     checked: results.length,
     valid: count('valid'),
@@ -193,12 +195,29 @@ export async function runCheck(ctx: AppContext, options: CheckOptions = {}, prog
 }
 
 /**
+ * Move the `invalid` and `expired` cookies to the invalid list (see retireDead), then, with
+ * NOTIFY_URL set, alert on a mass invalidation and on keys left short (SPEC §11). `keys`: the keys
+ * checked (default every key). Returns how many distinct cookies were moved.
+ */
+export async function markInvalid(
+  ctx: AppContext,
+  results: readonly CheckResult[],
+  scope: { keys?: string[]; signal?: AbortSignal } = {},
+): Promise<number> {
+  const { notifierFor } = await import('./notify.js');
+  const notifier = notifierFor(ctx);
+  const moved = await retireDead(ctx, results);
+  await notifier?.afterCheck(results, moved, { keys: scope.keys, minCount: minCookieCount(ctx.env) }, scope.signal);
+  return moved;
+}
+
+/**
  * Move the `invalid` and `expired` cookies to the invalid list in one locked write, on the store
  * as it is now: each is removed from every key by identity, and added once to the invalid list
  * (in the form found in the store) unless it is there already. A cookie that has left every key
  * in the meantime is left alone. Returns how many distinct cookies were moved.
  */
-export async function markInvalid(ctx: Pick<AppContext, 'pool'>, results: readonly CheckResult[]): Promise<number> {
+async function retireDead(ctx: Pick<AppContext, 'pool'>, results: readonly CheckResult[]): Promise<number> {
   const dead = new Set<string>();
   for (const r of results) if (r.status === 'invalid' || r.status === 'expired') dead.add(cookieIdentity(r.cookie));
   if (dead.size === 0) return 0;

@@ -548,6 +548,9 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
       },
     },
     { name: 'cursor-web', run: () => cursorCheck(ctx, opts.online === true, timeoutMs) },
+    // Alerts and metrics (SPEC §11), in services/doctor-monitoring.ts.
+    { name: 'notify', run: async () => (await import('./doctor-monitoring.js')).notifyCheck(ctx, opts.online === true, timeoutMs) },
+    { name: 'metrics', run: async () => (await import('./doctor-monitoring.js')).metricsCheck(ctx) },
   ];
 
   const checks: DoctorCheck[] = [];

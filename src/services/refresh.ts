@@ -98,7 +98,37 @@ function abortCheck(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
+/** What a refresh had reached when it failed, for its alert (SPEC §11). */
+export interface RefreshTrace {
+  targets?: string[];
+  runUrl?: string;
+}
+
+/**
+ * The pipeline with its alerts (SPEC §11, src/services/notify.ts): with NOTIFY_URL set, a failed
+ * refresh, keys still short after it and its first success after failures are sent to the
+ * webhooks. A bad alert setting stops the refresh before it starts (exit 2); a delivery failure
+ * never changes its outcome.
+ */
 export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, signal?: AbortSignal): Promise<RefreshOutcome> {
+  const { notifierFor } = await import('./notify.js');
+  // Checked even for a dry run, which otherwise sends nothing.
+  const notifier = notifierFor(ctx);
+  if (!notifier || opts.dryRun) return refreshPipeline(ctx, opts, signal);
+  const scope = { keys: opts.keys, minCount: opts.minCount ?? minCookieCount(ctx.env) };
+  const trace: RefreshTrace = {};
+  let outcome: RefreshOutcome;
+  try {
+    outcome = await refreshPipeline(ctx, opts, signal, trace);
+  } catch (e) {
+    await notifier.afterRefreshFailure(e, trace, scope, signal);
+    throw e;
+  }
+  await notifier.afterRefresh(outcome, scope, signal);
+  return outcome;
+}
+
+async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: AbortSignal, trace: RefreshTrace = {}): Promise<RefreshOutcome> {
   const { io, env } = ctx;
   const mode = opts.mode ?? refreshMode(env);
   const minCount = opts.minCount ?? minCookieCount(env);
@@ -116,6 +146,7 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
   if (absent !== undefined) requireMultiKey(ctx.pool, `creating api key "${absent}"`);
   const { targets, reason } = decideTargets(snapshot, { keys: opts.keys, force: opts.force, minCount });
   if (targets.length === 0) return { status: 'skipped', reason: reason ?? 'nothing to refresh' };
+  trace.targets = targets.map((t) => t.apiKey);
   io.info(
     `Refreshing ${targets.length} key(s): ${targets.map((t) => `${t.apiKey} (${t.cookies})`).join(', ')}` +
       (opts.force ? ' [--force]' : ` — below ${minCount}`),
@@ -169,14 +200,14 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
     if (opts.runId !== undefined) {
       const run = await runs.getRun(gh, opts.runId);
       runId = run.id;
-      runUrl = run.htmlUrl;
+      runUrl = trace.runUrl = run.htmlUrl;
       io.info(`Using run ${runId}: ${runUrl}`);
       if (run.status !== 'completed') await runs.waitForRun(gh, runId, { timeoutMin, pollIntervalSec });
       else runs.assertSucceeded(run);
     } else if (!trigger) {
       const run = await runs.latestSuccessfulRun(gh);
       runId = run.id;
-      runUrl = run.htmlUrl;
+      runUrl = trace.runUrl = run.htmlUrl;
       io.info(`Using the latest successful run ${runId} (${run.createdAt}): ${runUrl}`);
     } else {
       const prepared = await prepareDispatch(gh, env, opts.inputs ?? []);
@@ -185,11 +216,11 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
       abortCheck(signal);
       const dispatched = await runs.dispatchRun(gh, prepared, { pollIntervalSec });
       runId = dispatched.runId;
-      runUrl = dispatched.htmlUrl;
+      runUrl = trace.runUrl = dispatched.htmlUrl;
       io.info(`Run ${runId}: ${runUrl}`);
       // 4. Wait.
       const done = await runs.waitForRun(gh, runId, { timeoutMin, pollIntervalSec });
-      runUrl = done.htmlUrl || runUrl;
+      runUrl = trace.runUrl = done.htmlUrl || runUrl;
     }
 
     // 5–6. Artifact, download, unzip.
