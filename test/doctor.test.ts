@@ -18,6 +18,7 @@ const CHECKS = [
   'env-file',
   'keys-file',
   'invalid-file',
+  'live-proxy',
   'permissions',
   'settings',
   'refresh-cron',

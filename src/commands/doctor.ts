@@ -19,10 +19,13 @@ export const doctorCommand = (): Command =>
       'after',
       `
 Checks, in order (a check whose prerequisite failed is skipped):
-  node, env-file, keys-file, invalid-file, permissions, settings, refresh-cron,
-  github-token, github-auth, repository, workflow, ref, inputs, artifact, cursor-web (--online)
+  node, env-file, keys-file, invalid-file, live-proxy (a running proxy with the store loaded),
+  proxy-config, proxy-reach, proxy-login, proxy-token, proxy-keys, proxy-secret (proxy backend),
+  permissions, settings, refresh-cron, github-token, github-auth, repository, workflow, ref,
+  inputs, artifact, cursor-web (--online)
 
-Only reads: the store is never written, GitHub is only asked with GETs, no workflow is started.
+Only reads: the store is never written, GitHub and the proxy are only asked with GETs (and one
+proxy login), no workflow is started.
 Exit 0 when nothing failed (warnings allowed), 1 when a check failed.
 
 Examples:
