@@ -197,7 +197,7 @@ export class ProxyAdminClient {
       return JSON.parse(text);
     } catch {
       const type = res.headers.get('content-type')?.split(';')[0] ?? 'no content type';
-      throw this.fail(`answered ${label} with something that is not JSON (HTTP ${res.status}, ${type})`, 'is PROXY_ADMIN_URL the address of the Cursor-To-OpenAI proxy itself?');
+      throw this.fail(`answered ${label} with something that is not JSON (HTTP ${res.status}, ${type}): is it the address of the proxy itself?`);
     }
   }
 
