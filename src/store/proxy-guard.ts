@@ -17,9 +17,11 @@
  * `<root>` when it runs `<root>/src/app.js` by absolute path.
  *
  * Cheap, as it runs before every file write: one read of each /proc/<pid>/cmdline (a few hundred
- * small reads), and readlink of the working directory only for the few that look like the proxy.
+ * small reads, about 10 ms), and readlink of the working directory only for the few that look
+ * like the proxy.
  */
-import { readdir, readFile, readlink, realpath } from 'node:fs/promises';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { StorePaths } from './keystore.js';
@@ -68,9 +70,9 @@ function runsStartScript(argv: readonly string[]): boolean {
   return rest[0] === 'start' || (rest[0] === 'run' && rest[1] === 'start') || (rest[0] === 'run-script' && rest[1] === 'start');
 }
 
-async function packageName(folder: string): Promise<string | undefined> {
+function packageName(folder: string): string | undefined {
   try {
-    const pkg: unknown = JSON.parse(await readFile(resolve(folder, 'package.json'), 'utf8'));
+    const pkg: unknown = JSON.parse(readFileSync(resolve(folder, 'package.json'), 'utf8'));
     return pkg && typeof pkg === 'object' && typeof (pkg as { name?: unknown }).name === 'string' ? (pkg as { name: string }).name : undefined;
   } catch {
     return undefined;
@@ -93,50 +95,47 @@ export async function findRunningProxies(folders: readonly string[], procRoot = 
   if (process.platform !== 'linux') return [];
   let entries: string[];
   try {
-    entries = await readdir(procRoot);
+    entries = readdirSync(procRoot);
   } catch {
     return [];
   }
   const wanted = new Set(await Promise.all(folders.map(realOrSame)));
   const found: ProxyProcess[] = [];
-  await Promise.all(
-    entries.map(async (name) => {
-      if (!/^\d+$/.test(name)) return;
-      const pid = Number(name);
-      if (pid === process.pid) return;
-      let raw: string;
-      try {
-        raw = await readFile(`${procRoot}/${name}/cmdline`, 'latin1');
-      } catch {
-        return;
-      }
-      if (!raw) return;
-      let argv = raw.replace(/\0+$/, '').split('\0');
-      // npm sets its process title ("npm start"), which Linux shows as one space-separated string.
-      if (argv.length === 1) argv = argv[0]!.trim().split(/\s+/);
-      const script = nodeScript(argv);
-      const named = NAMED.test(raw);
-      const entry = script !== undefined && ENTRY_SCRIPT.test(script);
-      if (!named && !entry && !runsStartScript(argv)) return;
-      let cwd: string;
-      try {
-        cwd = await readlink(`${procRoot}/${name}/cwd`);
-      } catch {
-        return;
-      }
-      const candidates = [cwd];
-      // `node /opt/proxy/src/app.js` keeps its store in /opt/proxy/data wherever it was started.
-      if (entry && isAbsolute(script!)) candidates.push(dirname(dirname(script!)));
-      for (const folder of candidates) {
-        if (!wanted.has(folder)) continue;
-        if (!named && !NAMED.test((await packageName(folder)) ?? '')) continue;
-        const command = argv.join(' ');
-        found.push({ pid, command: command.length > 120 ? `${command.slice(0, 119)}…` : command, folder });
-        return;
-      }
-    }),
-  );
-  return found.sort((a, b) => a.pid - b.pid);
+  // Synchronous on purpose: /proc reads are served from memory, and a plain loop over a few
+  // hundred of them takes a fraction of the time the thread pool needs to schedule them.
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    let raw: string;
+    try {
+      raw = readFileSync(`${procRoot}/${name}/cmdline`, 'latin1');
+    } catch {
+      continue;
+    }
+    if (!raw) continue;
+    let argv = raw.replace(/\0+$/, '').split('\0');
+    // npm sets its process title ("npm start"), which Linux shows as one space-separated string.
+    if (argv.length === 1) argv = argv[0]!.trim().split(/\s+/);
+    const script = nodeScript(argv);
+    const named = NAMED.test(raw);
+    const entry = script !== undefined && ENTRY_SCRIPT.test(script);
+    if (!named && !entry && !runsStartScript(argv)) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`${procRoot}/${name}/cwd`);
+    } catch {
+      continue;
+    }
+    const candidates = [cwd];
+    // `node /opt/proxy/src/app.js` keeps its store in /opt/proxy/data wherever it was started.
+    if (entry && isAbsolute(script!)) candidates.push(dirname(dirname(script!)));
+    const folder = candidates.find((f) => wanted.has(f) && (named || NAMED.test(packageName(f) ?? '')));
+    if (folder === undefined) continue;
+    const command = argv.join(' ');
+    found.push({ pid, command: command.length > 120 ? `${command.slice(0, 119)}…` : command, folder });
+  }
+  return found;
 }
 
 /** The running proxies that have this store loaded. */
