@@ -18,7 +18,7 @@
  * Test knobs: `retire(key, cookie)` does what the proxy does to a failing cookie (out of its key,
  * into the invalid set, both files saved); `onRequest` runs before a request is handled (to act
  * "between our read and our write"); `mode` / `failWhen` switch answers to down (connection
- * dropped), 5xx, garbage (200 HTML) or slow; every request is recorded (`requests`, `count`).
+ * dropped), 5xx, garbage (200 HTML), slow or redirect (301 to another host); every request is recorded (`requests`, `count`).
  *
  * No imports beyond node: bench/proxy-import.mjs transpiles this file alone.
  */
@@ -28,7 +28,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 
-export type FailMode = 'ok' | 'down' | '5xx' | 'garbage' | 'slow';
+export type FailMode = 'ok' | 'down' | '5xx' | 'garbage' | 'slow' | 'redirect';
 
 export interface ProxyRequest {
   method: string;
@@ -235,6 +235,13 @@ export class FakeProxy {
       record.status = 502;
       res.writeHead(502, { 'content-type': 'text/html' });
       res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+      return;
+    }
+    if (mode === 'redirect') {
+      // A front end that moved the proxy to https elsewhere.
+      record.status = 301;
+      res.writeHead(301, { location: `https://proxy.example${path}` });
+      res.end();
       return;
     }
     if (mode === 'garbage') {

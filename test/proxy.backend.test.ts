@@ -324,6 +324,38 @@ describe('proxy backend: login and credentials', () => {
   });
 });
 
+describe('proxy backend: secrets', () => {
+  it('(g) no password, token or whole cookie in any output: human, JSON, --verbose, doctor, failures', async () => {
+    const cookies = [makeCookie(), makeCookie('decoded'), makeCookie('jwt')];
+    const listed = makeCookie();
+    const p = await setup({ 'sk-a': cookies.slice(0, 2), 'sk-b': [cookies[2]!] }, [listed], { jwtSecret: 'your-secret-key' });
+    const token = p.fake.token(-60);
+    const env = { PROXY_ADMIN_TOKEN: token };
+    const fresh = makeCookie();
+    for (const args of [
+      ['status', '-v'],
+      ['cookies', 'list', '-v', '--json'],
+      ['invalid', 'list', '-v'],
+      ['cookies', 'add', 'sk-a', fresh, '-v'],
+      ['cookies', 'add', 'sk-a', fresh, listed, '--json', '-v'],
+      ['invalid', 'add', cookies[0]!, '-v'],
+      ['doctor', '-v'],
+      ['doctor', '--json'],
+    ]) {
+      await p.run(args, env);
+    }
+    p.fake.mode = '5xx';
+    await p.run(['cookies', 'remove', 'sk-b', cookies[2]!, '-v'], env);
+    await p.run(['status', '-v'], { PROXY_ADMIN_PASSWORD: 'Wr0ng-secret-pass' });
+    const text = p.output.join('\n');
+    expect(p.fake.issued.length).toBeGreaterThan(0);
+    for (const secret of ['admin-password', 'Wr0ng-secret-pass', token, ...p.fake.issued]) expect(text).not.toContain(secret);
+    expect(leakedSecrets(text, [...cookies, listed, fresh])).toEqual([]);
+    // The cookies' JWTs alone are secrets too.
+    expect(leakedSecrets(text, [...cookies, listed, fresh].map(cookieIdentity))).toEqual([]);
+  });
+});
+
 describe('proxy backend: bad answers', () => {
   const expectOneLine = (res: RunResult, url: string) => {
     expect(res.code).toBe(1);
@@ -347,6 +379,9 @@ describe('proxy backend: bad answers', () => {
     const garbage = await p.run(['status', '--json']);
     expect(garbage.code).toBe(1);
     expect(JSON.parse(garbage.stdout).error).toMatch(/not JSON \(HTTP 200, text\/html\)/);
+    p.fake.mode = 'redirect';
+    const moved = expectOneLine(await p.run(['status']), p.fake.url);
+    expect(moved).toContain('redirects POST /v1/admin/login to https://proxy.example/v1/admin/login (HTTP 301)');
     p.fake.mode = 'slow';
     (p.fake.opts as FakeProxyOptions).slowMs = 3000;
     expect(expectOneLine(await p.run(['status'], { COOKIE_POOL_PROXY_TIMEOUT_MS: '300' }), p.fake.url)).toMatch(/did not answer .* within 0\.3 s/);

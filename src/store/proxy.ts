@@ -130,8 +130,6 @@ interface CallOptions {
   body?: unknown;
   /** The request as named in messages (a cookie in the path is masked). */
   label: string;
-  /** Send the bearer token (false only for the login itself). */
-  auth?: boolean;
 }
 
 /** One admin API client: the token, one re-login on 401, clear failures. */
@@ -167,11 +165,13 @@ export class ProxyAdminClient {
     if (opts.bearer !== undefined) headers.authorization = `Bearer ${opts.bearer}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     this.requests++;
+    let res: Response;
     try {
-      return await fetch(`${this.settings.base}${path}`, {
+      res = await fetch(`${this.settings.base}${path}`, {
         method,
         headers,
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        // Never follow: the bearer token and the password must not travel to another address.
         redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
       });
@@ -181,6 +181,18 @@ export class ProxyAdminClient {
       const why = err.cause?.code ?? err.cause?.message ?? err.message;
       throw this.fail(`is unreachable (${sanitize(why)}) for ${opts.label}`);
     }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => undefined);
+      let to = 'elsewhere';
+      try {
+        const loc = new URL(res.headers.get('location') ?? '', `${this.settings.base}/`);
+        to = `${loc.origin}${loc.pathname}`;
+      } catch {
+        // No usable Location header.
+      }
+      throw this.fail(`redirects ${opts.label} to ${to} (HTTP ${res.status}): set PROXY_ADMIN_URL to the proxy's own address`);
+    }
+    return res;
   }
 
   /** The body as JSON; anything else (an HTML error page, a cut answer) is a ProxyFailure. */
@@ -215,7 +227,10 @@ export class ProxyAdminClient {
     const { user, password } = this.settings;
     const label = 'POST /v1/admin/login';
     const res = await this.send('POST', '/v1/admin/login', { body: { username: user, password }, label });
-    if (res.status >= 500) throw this.fail(`answered HTTP ${res.status} to ${label}`);
+    if (res.status >= 500) {
+      await res.body?.cancel().catch(() => undefined);
+      throw this.fail(`answered HTTP ${res.status} to ${label}`);
+    }
     if (res.status === 404) {
       await res.body?.cancel().catch(() => undefined);
       throw this.fail(`has no ${label} (HTTP 404): is it a Cursor-To-OpenAI version with the admin API?`);
@@ -252,10 +267,9 @@ export class ProxyAdminClient {
   /** An admin call: JSON in and out, the bearer token, one re-login on 401, failures as ProxyFailure. */
   async call(method: string, path: string, opts: CallOptions): Promise<unknown> {
     const { label } = opts;
-    let bearer: string | undefined;
-    if (opts.auth !== false) bearer = this.token ?? (await this.relogin());
+    let bearer = this.token ?? (await this.relogin());
     let res = await this.send(method, path, { body: opts.body, label, bearer });
-    if (res.status === 401 && opts.auth !== false) {
+    if (res.status === 401) {
       await res.body?.cancel().catch(() => undefined);
       if (!this.canLogin) throw this.refused(`PROXY_ADMIN_TOKEN was not accepted (HTTP 401 to ${label}); the proxy's admin tokens expire after 24 h`);
       // Another call may have logged in since this one was sent: use its token rather than log in again.
