@@ -19,15 +19,16 @@ export const doctorCommand = (): Command =>
       'after',
       `
 Checks, in order (a check whose prerequisite failed is skipped):
-  node, env-file, keys-file, invalid-file,
+  node, env-file, keys-file, invalid-file, live-proxy (a running proxy with the store loaded),
+  proxy-config, proxy-reach, proxy-login, proxy-token, proxy-keys, proxy-secret (backend proxy),
   token-file, token-list, cursor-api (backend token-file) | cursor-api, token-lines (backend token-api),
   permissions, settings, refresh-cron,
   github-token, github-auth, repository, workflow, ref, inputs, artifact, cursor-web (--online),
   notify (NOTIFY_URL; reachable with --online), metrics (METRICS_PORT, METRICS_HOST)
 
-Only reads: the store is never written, GitHub is only asked with GETs, no workflow is started.
-(With the token-file backend and CURSOR_API_URL, cursor-api is asked to reload its token files,
-the request every write ends with.)
+Only reads: the store is never written, GitHub and the proxy are only asked with GETs (and one
+proxy login), no workflow is started. (With the token-file backend and CURSOR_API_URL, cursor-api
+is asked to reload its token files, the request every write ends with.)
 Exit 0 when nothing failed (warnings allowed), 1 when a check failed.
 
 Examples:

@@ -99,6 +99,11 @@ Examples:
     .action(async (flags: ScheduleFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
+      if (ctx.pool.backend === 'proxy') {
+        // A given PROXY_ADMIN_TOKEN expires after 24 h: a scheduler must be able to log in again.
+        const { requireRenewableLogin } = await import('../store/proxy.js');
+        requireRenewableLogin(ctx.env);
+      }
       const { Scheduler, formatEvent, validateCron } = await import('../services/scheduler.js');
       const cronSource = flags.cron !== undefined ? '--cron' : 'REFRESH_CRON';
       const cron = flags.cron ?? envString(ctx.env, 'REFRESH_CRON', DEFAULT_REFRESH_CRON);
