@@ -4,10 +4,15 @@
  * Reads need no lock (files are only ever replaced by rename). Every change is a
  * read-modify-write under the store lock, held only for that; a file is rewritten only when its
  * content changed (never just to reformat it), and the invalid list is written before the keys, so a crash between the two writes can duplicate a cookie but never lose one.
+ *
+ * The lock and the backups live beside the files, not in `$DATA_DIR`: with `API_KEYS_FILE` or
+ * `INVALID_COOKIES_FILE` pointing elsewhere, processes started from different folders (each
+ * with its own `./data`) still share the lock of the files they share.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { KeyMap } from '../core/merge.js';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { storeFsError } from './fs-errors.js';
+import { newKeyMap, type KeyMap } from '../core/merge.js';
 import { parseInvalid, parseKeys, sameKeys, sameList, serializeChunks } from './format.js';
 import type { Applied, Decide, Pool, PoolDescription, Snapshot } from './pool.js';
 
@@ -19,6 +24,36 @@ export interface StorePaths {
   invalidFile: string;
 }
 
+export interface KeyStoreOptions {
+  /**
+   * A notice for the user (stderr, silenced by --quiet): said once when an update has waited
+   * about a second for the store lock, naming what it waits for.
+   */
+  notice?: (line: string) => void;
+}
+
+/** The store lock of the files in `folder`. */
+export const lockPathIn = (folder: string): string => join(folder, '.store.lock');
+/** Where the previous versions of `file` are kept. */
+export const backupDirOf = (file: string): string => join(dirname(file), '.backups');
+
+/** How long an update waits for the lock before saying so. */
+const WAIT_NOTICE_MS = 1000;
+
+
+/**
+ * The lock paths by their folders' real paths (a folder not there yet: its path as given), once
+ * each: two names of one folder (a symbolic link) are one lock, not two taken one after the other.
+ */
+async function sortByRealPath(paths: readonly string[]): Promise<string[]> {
+  if (paths.length < 2) return [...paths];
+  const byReal = new Map<string, string>();
+  for (const p of paths) {
+    const real = await realpath(dirname(p)).then((d) => lockPathIn(d), () => p);
+    if (!byReal.has(real)) byReal.set(real, p);
+  }
+  return [...byReal.keys()].sort().map((r) => byReal.get(r)!);
+}
 
 async function readText(file: string): Promise<string | undefined> {
   try {
@@ -33,8 +68,12 @@ async function readText(file: string): Promise<string | undefined> {
 export class KeyStore implements Pool {
   readonly backend = 'file' as const;
   readonly multiKey = true;
+  /** The backups of the keys file (those of the invalid list are beside it: backupDirOf). */
   readonly backupDir: string;
+  /** The lock beside the keys file. */
   readonly lockPath: string;
+  /** Every lock an update takes: one in the folder of each store file. */
+  readonly lockPaths: string[];
 
   /**
    * Runs under the lock before anything is written (the running-proxy guard of SPEC §9.1 plugs
@@ -42,16 +81,21 @@ export class KeyStore implements Pool {
    */
   beforeWrite?: () => Promise<void>;
 
-  constructor(readonly paths: StorePaths) {
-    this.backupDir = join(paths.dataDir, '.backups');
-    this.lockPath = join(paths.dataDir, '.store.lock');
+  constructor(
+    readonly paths: StorePaths,
+    private readonly opts: KeyStoreOptions = {},
+  ) {
+    this.backupDir = backupDirOf(paths.keysFile);
+    this.lockPath = lockPathIn(dirname(paths.keysFile));
+    this.lockPaths = [...new Set([this.lockPath, lockPathIn(dirname(paths.invalidFile))])];
   }
 
   describe(): PoolDescription {
+    const backups = [...new Set([this.backupDir, backupDirOf(this.paths.invalidFile)])];
     return {
       backend: 'file',
       where: this.paths.keysFile,
-      details: [`keys: ${this.paths.keysFile}`, `invalid list: ${this.paths.invalidFile}`, `backups: ${this.backupDir}`],
+      details: [`keys: ${this.paths.keysFile}`, `invalid list: ${this.paths.invalidFile}`, `backups: ${backups.join(', ')}`],
     };
   }
 
@@ -60,11 +104,20 @@ export class KeyStore implements Pool {
    * One file at a time, so only one file's text is in memory at once.
    */
   async read(): Promise<Snapshot> {
-    const keysText = await readText(this.paths.keysFile);
-    const keys = keysText === undefined ? {} : parseKeys(keysText, this.paths.keysFile);
-    const invalidText = await readText(this.paths.invalidFile);
+    const keysText = await this.readFile(this.paths.keysFile);
+    const keys = keysText === undefined ? newKeyMap() : parseKeys(keysText, this.paths.keysFile);
+    const invalidText = await this.readFile(this.paths.invalidFile);
     const invalid = invalidText === undefined ? [] : parseInvalid(invalidText, this.paths.invalidFile);
     return { keys, invalid };
+  }
+
+  /** A store file's text (undefined when absent); a misconfigured path is exit 2 naming the fix. */
+  private async readFile(file: string): Promise<string | undefined> {
+    try {
+      return await readText(file);
+    } catch (e) {
+      throw await storeFsError(e, file, false);
+    }
   }
 
   /**
@@ -72,26 +125,77 @@ export class KeyStore implements Pool {
    * must not wait on the network. Files whose content is unchanged are not rewritten.
    */
   async update<T>(decide: Decide<T>): Promise<Applied<T>> {
+    let writing = this.paths.keysFile;
+    try {
+      return await this.withStoreLocks(async () => {
+        const snapshot = await this.read();
+        const change = await decide(snapshot);
+        const writes: [string, KeyMap | string[]][] = [];
+        // Invalid list first: a crash in between duplicates a cookie rather than losing it.
+        if (change.invalid && !sameList(change.invalid, snapshot.invalid)) writes.push([this.paths.invalidFile, change.invalid]);
+        if (change.keys && !sameKeys(change.keys, snapshot.keys)) writes.push([this.paths.keysFile, change.keys]);
+        const applied: Applied<T> = { result: change.result, dropped: [], problems: [] };
+        if (writes.length === 0) return applied;
+        await this.beforeWrite?.();
+        // The writer loads only when there is something to write (read-only commands start faster).
+        const { backup, removeStaleTemps, writeAtomic } = await import('./atomic.js');
+        for (const [file, value] of writes) {
+          writing = file;
+          await removeStaleTemps(file);
+          await backup(file, backupDirOf(file));
+          await writeAtomic(file, serializeChunks(value));
+        }
+        return applied;
+      });
+    } catch (e) {
+      throw await storeFsError(e, writing, true);
+    }
+  }
+
+  /**
+   * Run `fn` holding the lock of every folder holding a store file, taken in one order (by real
+   * path) so two processes sharing two folders cannot each hold one and wait for the other.
+   * After about a second of waiting, says once what it waits for.
+   */
+  private async withStoreLocks<T>(fn: () => Promise<T>): Promise<T> {
     // The lock module loads on the first update only: read-only commands start faster.
-    const { withLock } = await import('./lock.js');
-    return withLock(this.lockPath, { wait: true }, async () => {
-      const snapshot = await this.read();
-      const change = await decide(snapshot);
-      const writes: [string, KeyMap | string[]][] = [];
-      // Invalid list first: a crash in between duplicates a cookie rather than losing it.
-      if (change.invalid && !sameList(change.invalid, snapshot.invalid)) writes.push([this.paths.invalidFile, change.invalid]);
-      if (change.keys && !sameKeys(change.keys, snapshot.keys)) writes.push([this.paths.keysFile, change.keys]);
-      const applied: Applied<T> = { result: change.result, dropped: [], problems: [] };
-      if (writes.length === 0) return applied;
-      await this.beforeWrite?.();
-      // The writer loads only when there is something to write (read-only commands start faster).
-      const { backup, removeStaleTemps, writeAtomic } = await import('./atomic.js');
-      for (const [file, value] of writes) {
-        await removeStaleTemps(file);
-        await backup(file, this.backupDir);
-        await writeAtomic(file, serializeChunks(value));
+    const { acquireLock, DEFAULT_STALE_MS } = await import('./lock.js');
+    const ordered = await sortByRealPath(this.lockPaths);
+    let waitingOn: string | undefined;
+    const timer = setTimeout(() => {
+      if (waitingOn !== undefined) void this.waitNotice(waitingOn, DEFAULT_STALE_MS);
+    }, WAIT_NOTICE_MS);
+    timer.unref();
+    const releases: (() => Promise<void>)[] = [];
+    try {
+      for (const lock of ordered) {
+        waitingOn = lock;
+        releases.push(await acquireLock(lock, { wait: true }));
       }
-      return applied;
-    });
+      waitingOn = undefined;
+      clearTimeout(timer);
+      return await fn();
+    } finally {
+      clearTimeout(timer);
+      for (const release of releases.reverse()) await release();
+    }
+  }
+
+  /** The one notice of a long wait: held by a live writer, or left by one that stopped. */
+  private async waitNotice(lock: string, staleMs: number): Promise<void> {
+    if (!this.opts.notice) return;
+    let age: number | undefined;
+    try {
+      age = Date.now() - (await stat(lock)).mtimeMs;
+    } catch {
+      // Released meanwhile: the wait is about to end.
+    }
+    const staleSec = Math.round(staleMs / 1000);
+    // A live holder refreshes the lock's mtime every staleMs/2; older than that, it has stopped.
+    const why =
+      age !== undefined && age > staleMs / 2 + 1000
+        ? `it looks left behind by a stopped process (untouched for ${Math.floor(age / 1000)} s) and is taken over once ${staleSec} s old`
+        : 'another cookie-pool process is changing the store';
+    this.opts.notice(`waiting for the store lock ${lock}: ${why}…`);
   }
 }
