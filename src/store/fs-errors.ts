@@ -48,16 +48,21 @@ export async function storeFsError(e: unknown, file: string, writing: boolean): 
     );
   }
   if (NO_ACCESS.has(code) || code === 'EROFS') {
-    // The path is what could not be created or read: a temp file, the lock, the backups folder,
-    // the data dir itself; its folder is the one that needs write access.
     if (!writing) return new StoreError(`${path}: cannot be read (${code})`, `give your user read and write access: chmod 600 ${path}`);
-    const why = code === 'EROFS' ? 'read-only file system' : code;
-    return new StoreError(
-      `cookie-pool cannot write in ${dirname(path)} (${why}, creating ${basename(path)})`,
-      code === 'EROFS'
-        ? 'point DATA_DIR (or --data-dir) at a writable folder'
-        : `run as the user that owns the store, or give it write access (chmod u+rw; u+rwx on ${dirname(path)})`,
-    );
+    // The path is what could not be created: a temp file, the lock, the backups folder, the data
+    // dir itself; its folder is the one that needs write access.
+    return cannotWriteIn(dirname(path), code, basename(path));
   }
   return e;
+}
+
+/** cookie-pool may not create files in `folder` (EACCES, EPERM, EROFS): exit 2 with the fix. */
+export function cannotWriteIn(folder: string, code: string, creating?: string): StoreError {
+  const why = code === 'EROFS' ? 'read-only file system' : code;
+  return new StoreError(
+    `cannot write in ${folder} (${why}${creating ? `, creating ${creating}` : ''})`,
+    code === 'EROFS'
+      ? 'point DATA_DIR (or --data-dir) at a writable folder'
+      : `run as the user that owns the store, or give it write access (chmod u+rwx ${folder})`,
+  );
 }

@@ -9,9 +9,10 @@
  * `INVALID_COOKIES_FILE` pointing elsewhere, processes started from different folders (each
  * with its own `./data`) still share the lock of the files they share.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { storeFsError } from './fs-errors.js';
+import { cannotWriteIn, storeFsError } from './fs-errors.js';
 import { newKeyMap, type KeyMap } from '../core/merge.js';
 import { parseInvalid, parseKeys, sameKeys, sameList, serializeChunks } from './format.js';
 import type { Applied, Decide, Pool, PoolDescription, Snapshot } from './pool.js';
@@ -53,6 +54,18 @@ async function sortByRealPath(paths: readonly string[]): Promise<string[]> {
     if (!byReal.has(real)) byReal.set(real, p);
   }
   return [...byReal.keys()].sort().map((r) => byReal.get(r)!);
+}
+
+/** Create `folder` if needed (private, as the store files) and check cookie-pool may create files in it. */
+async function writableFolder(folder: string): Promise<void> {
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  try {
+    await access(folder, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw cannotWriteIn(folder, code);
+    throw e;
+  }
 }
 
 async function readText(file: string): Promise<string | undefined> {
@@ -161,9 +174,15 @@ export class KeyStore implements Pool {
     // The lock module loads on the first update only: read-only commands start faster.
     const { acquireLock, DEFAULT_STALE_MS } = await import('./lock.js');
     const ordered = await sortByRealPath(this.lockPaths);
+    // A folder that cannot hold the lock is a configuration error to report now, not after the
+    // lock's ~40 s of retries.
+    for (const lock of ordered) await writableFolder(dirname(lock));
     let waitingOn: string | undefined;
-    const timer = setTimeout(() => {
-      if (waitingOn !== undefined) void this.waitNotice(waitingOn, DEFAULT_STALE_MS);
+    let told = false;
+    // Checked each second: said once, and only while another holder's lock is really there.
+    const timer = setInterval(() => {
+      if (waitingOn === undefined || told) return;
+      void this.waitNotice(waitingOn, DEFAULT_STALE_MS).then((said) => (told ||= said));
     }, WAIT_NOTICE_MS);
     timer.unref();
     const releases: (() => Promise<void>)[] = [];
@@ -173,29 +192,33 @@ export class KeyStore implements Pool {
         releases.push(await acquireLock(lock, { wait: true }));
       }
       waitingOn = undefined;
-      clearTimeout(timer);
+      clearInterval(timer);
       return await fn();
     } finally {
-      clearTimeout(timer);
+      clearInterval(timer);
       for (const release of releases.reverse()) await release();
     }
   }
 
-  /** The one notice of a long wait: held by a live writer, or left by one that stopped. */
-  private async waitNotice(lock: string, staleMs: number): Promise<void> {
-    if (!this.opts.notice) return;
-    let age: number | undefined;
+  /**
+   * The notice of a long wait, when the lock is there: held by a live writer, or left by one that
+   * stopped. Returns whether it was said.
+   */
+  private async waitNotice(lock: string, staleMs: number): Promise<boolean> {
+    if (!this.opts.notice) return true;
+    let age: number;
     try {
       age = Date.now() - (await stat(lock)).mtimeMs;
     } catch {
-      // Released meanwhile: the wait is about to end.
+      return false; // Released meanwhile, or never there: not waiting on anyone.
     }
     const staleSec = Math.round(staleMs / 1000);
     // A live holder refreshes the lock's mtime every staleMs/2; older than that, it has stopped.
     const why =
-      age !== undefined && age > staleMs / 2 + 1000
+      age > staleMs / 2 + 1000
         ? `it looks left behind by a stopped process (untouched for ${Math.floor(age / 1000)} s) and is taken over once ${staleSec} s old`
         : 'another cookie-pool process is changing the store';
     this.opts.notice(`waiting for the store lock ${lock}: ${why}…`);
+    return true;
   }
 }
