@@ -316,11 +316,16 @@ describe('10. a cookie already under another key', () => {
 });
 
 describe('11. waiting for the store lock', () => {
-  /** Hold the store lock as another process would (a fresh lock folder), release it after `ms`. */
-  function holdLock(t: TempStore, ms: number, ageSec = 0): Promise<void> {
+  /** Take the store lock as another process would (the lock folder, last touched `ageSec` ago). */
+  function takeLock(t: TempStore, ageSec = 0): string {
     const lock = join(t.dataDir, '.store.lock');
     mkdirSync(lock);
     if (ageSec) utimesSync(lock, new Date(), new Date(Date.now() - ageSec * 1000));
+    return lock;
+  }
+  /** Hold the lock like a live writer, releasing it after `ms`. */
+  function holdLock(t: TempStore, ms: number): Promise<void> {
+    const lock = takeLock(t);
     return new Promise((resolve) => setTimeout(() => resolve(rmSync(lock, { recursive: true, force: true })), ms));
   }
 
@@ -341,8 +346,8 @@ describe('11. waiting for the store lock', () => {
 
   it('a lock left by a stopped process: says so, and takes it over', async () => {
     const t = store({ k: [] });
-    // Untouched for 8 s: taken over once 10 s stale.
-    void holdLock(t, 60_000, 8);
+    // Untouched for 8 s and never released: taken over once 10 s stale.
+    takeLock(t, 8);
     const r = await t.run(['cookies', 'add', 'k', makeCookie()]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/waiting for the store lock .*: it looks left behind by a stopped process \(untouched for \d+ s\) and is taken over once 10 s old/);
