@@ -94,7 +94,10 @@ export function resolvePath(env: Env, raw: string, what: string, cwd = process.c
 }
 
 export function storePaths(env: Env, dataDirFlag: string | undefined, cwd = process.cwd()): StorePaths {
-  const dataDir = dataDirFlag !== undefined ? resolvePath(env, dataDirFlag, '--data-dir', cwd) : resolvePath(env, envString(env, 'DATA_DIR', './data'), 'DATA_DIR', cwd);
+  const dataDir =
+    dataDirFlag !== undefined
+      ? resolvePath(env, dataDirFlag, '--data-dir', cwd)
+      : resolvePath(env, envString(env, 'DATA_DIR', './data'), 'DATA_DIR', cwd);
   // --data-dir moves the whole store; the per-file variables apply otherwise.
   const keysFile = dataDirFlag ? undefined : envString(env, 'API_KEYS_FILE');
   const invalidFile = dataDirFlag ? undefined : envString(env, 'INVALID_COOKIES_FILE');

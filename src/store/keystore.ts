@@ -12,9 +12,9 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { cannotWriteIn, storeFsError } from './fs-errors.js';
 import { newKeyMap, type KeyMap } from '../core/merge.js';
 import { parseInvalid, parseKeys, sameKeys, sameList, serializeChunks } from './format.js';
+import { cannotWriteIn, storeFsError } from './fs-errors.js';
 import type { Applied, Decide, Pool, PoolDescription, Snapshot } from './pool.js';
 
 export type { Change, Snapshot } from './pool.js';
@@ -40,7 +40,6 @@ export const backupDirOf = (file: string): string => join(dirname(file), '.backu
 
 /** How long an update waits for the lock before saying so. */
 const WAIT_NOTICE_MS = 1000;
-
 
 /**
  * The lock paths by their folders' real paths (a folder not there yet: its path as given), once
@@ -178,11 +177,12 @@ export class KeyStore implements Pool {
     // lock's ~40 s of retries.
     for (const lock of ordered) await writableFolder(dirname(lock));
     let waitingOn: string | undefined;
-    let told = false;
     // Checked each second: said once, and only while another holder's lock is really there.
+    let notice: 'not yet' | 'asking' | 'said' = 'not yet';
     const timer = setInterval(() => {
-      if (waitingOn === undefined || told) return;
-      void this.waitNotice(waitingOn, DEFAULT_STALE_MS).then((said) => (told ||= said));
+      if (waitingOn === undefined || notice !== 'not yet') return;
+      notice = 'asking';
+      void this.waitNotice(waitingOn, DEFAULT_STALE_MS).then((said) => (notice = said ? 'said' : 'not yet'));
     }, WAIT_NOTICE_MS);
     timer.unref();
     const releases: (() => Promise<void>)[] = [];
