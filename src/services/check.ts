@@ -10,7 +10,8 @@
  * store as it is at that moment; `unknown` is never marked.
  */
 import { cookieIdentity, isExpired, parseCookie, type Cookie } from '../core/cookie.js';
-import type { KeyMap } from '../core/merge.js';
+import { keyNameForDisplay } from '../core/key-name.js';
+import { keyCookies, newKeyMap } from '../core/merge.js';
 import { envString, minCookieCount } from '../config.js';
 import type { AppContext } from '../context.js';
 import { checkUsage, DEFAULT_REQUEST_TIMEOUT_SEC, type UsageClientOptions, type UsageResult } from '../cursor/usage.js';
@@ -125,7 +126,7 @@ export async function runCheck(ctx: AppContext, options: CheckOptions = {}, prog
   const wanted = options.keys && options.keys.length > 0 ? [...new Set(options.keys)] : Object.keys(snapshot.keys);
   const missing = wanted.filter((k) => !Object.hasOwn(snapshot.keys, k));
   if (missing.length > 0) {
-    throw new UsageError(`no such api key: ${missing.map((k) => JSON.stringify(k)).join(', ')}`, 'see: cookie-pool keys list');
+    throw new UsageError(`no such api key: ${missing.map((k) => `"${keyNameForDisplay(k)}"`).join(', ')}`, 'see: cookie-pool keys list');
   }
 
   const nowSec = ctx.nowSec();
@@ -133,7 +134,7 @@ export async function runCheck(ctx: AppContext, options: CheckOptions = {}, prog
   const probes: Cookie[] = [];
   const probeOf = new Map<string, number>();
   for (const apiKey of wanted) {
-    for (const raw of snapshot.keys[apiKey] ?? []) {
+    for (const raw of keyCookies(snapshot.keys, apiKey) ?? []) {
       const entry: Entry = { apiKey, cookie: raw };
       entries.push(entry);
       const parsed = parseCookie(raw);
@@ -223,7 +224,7 @@ async function retireDead(ctx: Pick<AppContext, 'pool'>, results: readonly Check
   if (dead.size === 0) return 0;
   const applied = await ctx.pool.update((snap) => {
     const moved = new Map<string, string>();
-    const keys: KeyMap = {};
+    const keys = newKeyMap();
     let keysChanged = false;
     for (const [apiKey, cookies] of Object.entries(snap.keys)) {
       const kept: string[] = [];

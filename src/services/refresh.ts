@@ -9,12 +9,13 @@
 import { join } from 'node:path';
 import { envBool, envString, minCookieCount, refreshMode } from '../config.js';
 import type { AppContext } from '../context.js';
-import type { RefreshMode } from '../core/merge.js';
+import { keyCookies, type RefreshMode } from '../core/merge.js';
 import { OperationalError } from '../errors.js';
 import type { Snapshot } from '../store/pool.js';
 import { acquireLock } from '../store/lock.js';
 import { requireMultiKey } from '../store/open.js';
 import type { MergeReport } from './merge.js';
+import { assertNewKeyName } from './pool.js';
 
 export interface RefreshOptions {
   /** Only these keys (created when absent). Empty: every key in the store. */
@@ -80,12 +81,14 @@ export function decideTargets(
   opts: { keys?: string[]; force?: boolean; minCount: number },
 ): { targets: TargetInfo[]; reason?: string } {
   const named = [...new Set(opts.keys ?? [])];
+  // A named key the store lacks will be created: refuse a bad name before any workflow runs.
+  for (const k of named) if (!Object.hasOwn(snapshot.keys, k)) assertNewKeyName(k, '--key');
   const candidates = named.length ? named : Object.keys(snapshot.keys);
   if (candidates.length === 0) {
     return { targets: [], reason: 'the store has no api keys (add one with `cookie-pool keys add <key>`, or pass --key)' };
   }
   const targets = candidates
-    .map((apiKey) => ({ apiKey, cookies: snapshot.keys[apiKey]?.length ?? 0 }))
+    .map((apiKey) => ({ apiKey, cookies: keyCookies(snapshot.keys, apiKey)?.length ?? 0 }))
     .filter((t) => opts.force || t.cookies < opts.minCount);
   if (targets.length === 0) {
     const which = named.length ? (named.length === 1 ? `key ${named[0]} holds` : 'the given keys hold') : 'every key holds';
@@ -256,7 +259,7 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
         candidates: harvest.cookies,
         labels: harvest.labels,
         targets: (snapshot) => {
-          const still = targets.map((t) => t.apiKey).filter((k) => named.has(k) || k in snapshot.keys);
+          const still = targets.map((t) => t.apiKey).filter((k) => named.has(k) || Object.hasOwn(snapshot.keys, k));
           const gone = targets.map((t) => t.apiKey).filter((k) => !still.includes(k));
           if (gone.length) io.warn(`key(s) removed during the refresh, not filled: ${gone.join(', ')}`);
           if (still.length === 0) {

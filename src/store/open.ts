@@ -16,6 +16,8 @@ export interface OpenOptions {
   dataDirFlag?: string;
   /** `--force-file`: write the files even under a running proxy. */
   forceFile?: boolean;
+  /** Notices for the user on stderr (silenced by --quiet), such as a long wait for the store lock. */
+  notice?: (line: string) => void;
 }
 
 /** A backend's module: builds the backend from the configuration (throws UsageError when it is incomplete). */
@@ -31,7 +33,7 @@ const LOADERS: Record<Exclude<BackendName, 'file'>, () => Promise<BackendFactory
 const SINGLE_POOL: ReadonlySet<BackendName> = new Set(['token-file', 'token-api']);
 
 export function openFilePool(opts: OpenOptions): KeyStore {
-  const store = new KeyStore(storePaths(opts.env, opts.dataDirFlag));
+  const store = new KeyStore(storePaths(opts.env, opts.dataDirFlag), { notice: opts.notice });
   if (!opts.forceFile) {
     store.beforeWrite = async () => {
       const { refuseUnderRunningProxy } = await import('./proxy-guard.js');

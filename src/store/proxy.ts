@@ -22,7 +22,7 @@
  * The password and tokens are never part of any message.
  */
 import { cookieIdentity, decodeJwtPayload, maskSecret } from '../core/cookie.js';
-import type { KeyMap } from '../core/merge.js';
+import { newKeyMap, type KeyMap } from '../core/merge.js';
 import { applyKeyDiff, diffPool, emptyDiff, type PoolDiff } from '../core/pool-diff.js';
 import { envInt, envString, type Env } from '../config.js';
 import { OperationalError, UsageError } from '../errors.js';
@@ -418,7 +418,7 @@ export class ProxyPool implements Pool {
   async read(): Promise<Snapshot> {
     const names = await this.client.apiKeys();
     const lists = await mapLimit(names, READ_CONCURRENCY, (k) => this.client.cookies(k));
-    const keys: KeyMap = {};
+    const keys: KeyMap = newKeyMap();
     names.forEach((k, i) => (keys[k] = lists[i]!));
     return { keys, invalid: await this.client.invalid() };
   }

@@ -123,8 +123,8 @@ class TokenFilePool implements Pool {
         // Invalid list first: a crash in between duplicates a cookie rather than losing it.
         const invalidNext = nextInvalid(invalid, plan);
         if (invalidNext) await this.invalid.write(invalidNext);
-        if (edited.tokensChanged) await writePoolFile(this.paths.tokenFile, [edited.tokens], this.invalid.backupDir);
-        if (edited.tokenListChanged) await writePoolFile(this.paths.tokenListFile, [edited.tokenList], this.invalid.backupDir);
+        if (edited.tokensChanged) await writePoolFile(this.paths.tokenFile, [edited.tokens]);
+        if (edited.tokenListChanged) await writePoolFile(this.paths.tokenListFile, [edited.tokenList]);
         return { result: change.result, wrote: edited.tokensChanged || edited.tokenListChanged };
       }),
     );

@@ -3,14 +3,14 @@
  * `default` over cursor-api's two texts, a Change turned into an edit of those texts, the local
  * invalid list, and cursor-api's HTTP endpoints.
  */
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { cookieIdentity } from '../core/cookie.js';
 import { diffPool } from '../core/pool-diff.js';
 import { ignoredLines, parseTokenFiles, servedTokens, type TokenEdit } from '../core/token-text.js';
 import { envString, storePaths, type Env } from '../config.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { serializeChunks, sameList } from './format.js';
-import { readInvalidList, writePoolFile } from './keystore.js';
+import { backupDirOf, lockPathIn, readInvalidList, writePoolFile } from './keystore.js';
 import type { BackendName, Change, Snapshot } from './pool.js';
 
 /** The one key a cursor-api pool is shown as. */
@@ -90,8 +90,9 @@ export class LocalInvalidList {
     const paths = storePaths(env, dataDirFlag);
     this.file = paths.invalidFile;
     this.dataDir = paths.dataDir;
-    this.backupDir = join(paths.dataDir, '.backups');
-    this.lockPath = join(paths.dataDir, '.store.lock');
+    // Beside the file, as the file backend has them: both backends share this list's lock.
+    this.backupDir = backupDirOf(this.file);
+    this.lockPath = lockPathIn(dirname(this.file));
   }
 
   read(): Promise<string[]> {
@@ -100,7 +101,7 @@ export class LocalInvalidList {
 
   /** Write the list (call under the store lock). */
   write(list: readonly string[]): Promise<void> {
-    return writePoolFile(this.file, serializeChunks(list as string[]), this.backupDir);
+    return writePoolFile(this.file, serializeChunks(list as string[]));
   }
 }
 
