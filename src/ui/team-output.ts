@@ -4,9 +4,9 @@
  */
 import type { DailyUsageRow, MemberSpend, TeamMember } from '../cursor/admin-api.js';
 import { UsageError } from '../errors.js';
-import type { IO } from '../ui/io.js';
-import { renderTable, type Align } from '../ui/table.js';
-import { USAGE_COUNTERS, centsToDollars, dollars, isActiveRow, isoDay, rowDate, type SpendReport, type UsageReport } from './team.js';
+import { USAGE_COUNTERS, centsToDollars, dollars, isActiveRow, isoDay, rowDate, type SpendReport, type UsageReport } from '../services/team.js';
+import type { IO } from './io.js';
+import { renderTable, type Align } from './table.js';
 
 export type OutputFormat = 'table' | 'json' | 'csv';
 export const FORMATS: readonly OutputFormat[] = ['table', 'json', 'csv'];
