@@ -11,9 +11,8 @@ import type { Octokit as CoreOctokit } from '@octokit/core';
 import type { PaginateInterface } from '@octokit/plugin-paginate-rest';
 import type { Api } from '@octokit/plugin-rest-endpoint-methods';
 import { envString, type Env } from '../config.js';
-import { CliError, OperationalError, UsageError } from '../errors.js';
-import { InterruptedError } from '../services/interrupt.js';
-import type { IO } from '../ui/io.js';
+import type { IOPort } from '../core/io-port.js';
+import { CliError, InterruptedError, OperationalError, UsageError } from '../errors.js';
 
 export type Octokit = CoreOctokit & Api & { paginate: PaginateInterface };
 
@@ -58,7 +57,7 @@ export function githubSettings(env: Env): GitHubSettings {
 }
 
 export interface ClientOptions {
-  io: IO;
+  io: IOPort;
   /** Aborts every request (SIGINT/SIGTERM). */
   signal?: AbortSignal;
   /** Base of the retry back-off for 5xx/network failures, in ms (1 s by default: waits 1, 4, 9 s). */
@@ -78,7 +77,7 @@ export interface GitHubClient {
   settings: GitHubSettings;
   /** `{owner, repo}` for REST calls. */
   repo: { owner: string; repo: string };
-  io: IO;
+  io: IOPort;
   signal: AbortSignal | undefined;
   /** Run a request, turning its failure into a clear CliError. `what` names the thing asked for. */
   call<T>(what: string, fn: () => Promise<T>): Promise<T>;

@@ -81,7 +81,7 @@ export function printRefusals(io: IO, refusals: readonly Refusal[]): void {
   const { ce } = io;
   for (const r of refusals) {
     const label = r.reason === 'duplicate' ? ce.dim(r.reason) : ce.yellow(r.reason);
-    io.info(`  ${ce.dim('refused')} ${io.cookie(r.cookie)}  ${label}: ${r.detail}${r.apiKey !== undefined ? ` (key ${r.apiKey})` : ''}`);
+    io.infoStyled(`  ${ce.dim('refused')} ${io.cookie(r.cookie)}  ${label}: ${r.detail}${r.apiKey !== undefined ? ` (key ${r.apiKey})` : ''}`);
   }
 }
 
