@@ -85,7 +85,9 @@ export class KeyStore implements Pool {
       if (writes.length === 0) return applied;
       await this.beforeWrite?.();
       // The writer loads only when there is something to write (read-only commands start faster).
-      const { backup, removeStaleTemps, writeAtomic } = await import('./atomic.js');
+      const { backup, checkWritable, removeStaleTemps, writeAtomic } = await import('./atomic.js');
+      // A file that may not be written (another user's, a bad link) stops the change before any file is written.
+      for (const [file] of writes) await checkWritable(file);
       for (const [file, value] of writes) {
         await removeStaleTemps(file);
         await backup(file, this.backupDir);
