@@ -10,7 +10,7 @@
 import type { Octokit as CoreOctokit } from '@octokit/core';
 import type { PaginateInterface } from '@octokit/plugin-paginate-rest';
 import type { Api } from '@octokit/plugin-rest-endpoint-methods';
-import { envString, type Env } from '../config.js';
+import { envString, envUrl, type Env } from '../config.js';
 import type { IOPort } from '../core/io-port.js';
 import { CliError, InterruptedError, OperationalError, UsageError } from '../errors.js';
 
@@ -39,13 +39,7 @@ export function githubSettings(env: Env): GitHubSettings {
   }
   const owner = envString(env, 'GITHUB_OWNER');
   if (!owner) throw new UsageError('GITHUB_OWNER is not set', 'set GITHUB_OWNER to the account that owns your Cursor-Register fork');
-  const apiUrl = envString(env, 'GITHUB_API_URL', 'https://api.github.com').replace(/\/+$/, '');
-  try {
-    const u = new URL(apiUrl);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('not http(s)');
-  } catch {
-    throw new UsageError(`GITHUB_API_URL is not a valid http(s) URL: "${apiUrl}"`);
-  }
+  const apiUrl = envUrl(env, 'GITHUB_API_URL', 'https://api.github.com').replace(/\/+$/, '');
   return {
     token,
     owner,
