@@ -6,6 +6,7 @@ import type { Job, SchedulerEvent } from '../services/scheduler.js';
 import { collect, modeArg, positiveNumber, wholeNumber } from './options.js';
 import { refreshOptions, seconds, type SharedRefreshFlags } from './refresh.js';
 import type { RefreshOptions } from '../services/refresh.js';
+import { printable } from '../ui/text.js';
 
 export const DEFAULT_REFRESH_CRON = '0 */6 * * *';
 
@@ -108,7 +109,8 @@ Examples:
       const jobs = [refreshJob(ctx, refreshOptions(flags, cmd), cron, cronSource)];
       if (flags.checkCron !== undefined) jobs.push(checkJob(ctx, flags, flags.checkCron));
 
-      const emit = (e: SchedulerEvent) => io.out(io.json ? JSON.stringify(e) : formatEvent(e));
+      // A failed job's line carries its error (GitHub's words among them): sanitised like all human output.
+      const emit = (e: SchedulerEvent) => io.out(io.json ? JSON.stringify(e) : printable(formatEvent(e)));
       const scheduler = new Scheduler(jobs, emit);
 
       await new Promise<void>((resolve, reject) => {
