@@ -318,8 +318,16 @@ function secretPatterns(apiKey: string, basicToken: string): RegExp[] {
     .map((s) => new RegExp(escapeRegExp(s), 'gi'));
 }
 
-/** The server's own words from an error body: `{error}`, `{message}`, `{error:{message}}` or short text. */
+/**
+ * The server's own words from an error body: `{error}`, `{message}`, `{error:{message}}` or short
+ * text, on one line (it is quoted inside our messages).
+ */
 export function serverMessage(text: string): string | undefined {
+  const said = rawServerMessage(text);
+  return said === undefined ? undefined : said.replace(/\s+/g, ' ').trim() || undefined;
+}
+
+function rawServerMessage(text: string): string | undefined {
   const t = text.trim();
   if (!t) return undefined;
   try {

@@ -183,8 +183,15 @@ export function statusOf(e: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
-/** GitHub's own message from an error response, without the documentation URL. */
+/**
+ * GitHub's own message from an error response, without the documentation URL, on one line (it is
+ * quoted inside our messages: a line break in it must not start a line of its own).
+ */
 export function githubMessage(e: unknown): string {
+  return rawGithubMessage(e).replace(/\s+/g, ' ').trim();
+}
+
+function rawGithubMessage(e: unknown): string {
   const data = (e as { response?: { data?: unknown } } | null)?.response?.data;
   if (data && typeof data === 'object' && 'message' in data && typeof (data as { message: unknown }).message === 'string') {
     const d = data as { message: string; errors?: unknown[] };
