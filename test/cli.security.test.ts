@@ -84,6 +84,19 @@ describe('permissions of .env and the data dir', () => {
     const quiet = await t.run(['status']);
     expect(quiet.stderr).not.toMatch(/writable by group/);
   });
+
+  it('doctor reports a .env that others may write (even if they cannot read it)', async () => {
+    const t = store();
+    t.writeKeys({ k: [] });
+    chmodSync(t.keysFile, 0o600);
+    writeFileSync(join(t.dir, '.env'), 'MIN_COOKIE_COUNT=1\n');
+    chmodSync(join(t.dir, '.env'), 0o620);
+    const res = await t.run(['doctor', '--json']);
+    const perm = (JSON.parse(res.stdout).checks as { name: string; status: string; detail: string; hint?: string }[]).find((c) => c.name === 'permissions')!;
+    expect(perm.status).toBe('warn');
+    expect(perm.detail).toMatch(/readable or writable by group\/others: .*\.env is 0620/);
+    expect(perm.hint).toMatch(/chmod 600 .*\.env/);
+  });
 });
 
 describe('JSON mistakes are located, never quoted', () => {
