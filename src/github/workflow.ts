@@ -4,7 +4,7 @@
  * parsed with `yaml`; only inputs it declares are sent.
  */
 import { envJson, type Env } from '../config.js';
-import { checkInputs, collectInputs, InputSyntaxError, workflowTriggers, type DeclaredInput } from '../core/inputs.js';
+import { checkInputs, collectInputs, InputSyntaxError, inputsForDisplay, workflowTriggers, type DeclaredInput } from '../core/inputs.js';
 import { OperationalError, UsageError } from '../errors.js';
 import type { GitHubClient } from './client.js';
 
@@ -76,8 +76,10 @@ export async function declaredInputs(gh: GitHubClient, workflow: WorkflowInfo, r
 export interface PreparedDispatch {
   workflow: WorkflowInfo;
   ref: string;
-  /** Inputs to send (declared, validated, as strings). */
+  /** Inputs to send (declared, validated, as strings). Never printed: see `shown`. */
   inputs: Record<string, string>;
+  /** The same inputs for logs and output: free-text and secret-named values hidden. */
+  shown: Record<string, string>;
   /** Configured inputs that were dropped (undeclared), `name (from SOURCE)`. */
   dropped: string[];
   declared: Record<string, DeclaredInput>;
@@ -113,5 +115,5 @@ export async function prepareDispatch(gh: GitHubClient, env: Env, pairs: readonl
     const lines = check.errors.map((e) => `  - ${e}`).join('\n');
     throw new UsageError(`invalid workflow input(s) for ${workflow.path}:\n${lines}`);
   }
-  return { workflow, ref, inputs: check.inputs, dropped: check.droppedNames, declared };
+  return { workflow, ref, inputs: check.inputs, shown: inputsForDisplay(check.inputs, declared), dropped: check.droppedNames, declared };
 }
