@@ -285,7 +285,7 @@ describe('notify test', () => {
     expect(unset.stderr).toMatch(/NOTIFY_URL is not set/);
     const bad = await r.run(['notify', 'test'], { env: { NOTIFY_URL: `https://hooks.example/x,hooks.example/${SECRET_PATH}` } });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/NOTIFY_URL entry 2 of 2 is not a URL/);
+    expect(bad.stderr).toMatch(/NOTIFY_URL entry 2 of 2 is not a valid URL/);
     expect(bad.stderr).not.toContain(SECRET_PATH);
   });
 });

@@ -296,7 +296,7 @@ describe('proxy backend: login and credentials', () => {
     expect(bad.stderr).toContain('PROXY_ADMIN_URL must be an http');
   });
 
-  it('a URL with or without a trailing slash, or with credentials in it (never printed)', async () => {
+  it('a URL with or without a trailing slash works; one with credentials in it is refused (exit 2), never printed', async () => {
     const c = makeCookie();
     const p = await setup({ 'sk-a': [c] });
     for (const url of [p.fake.url, `${p.fake.url}/`, `${p.fake.url}//`]) {
@@ -305,13 +305,21 @@ describe('proxy backend: login and credentials', () => {
       expect(JSON.parse(res.stdout).keys[0]).toMatchObject({ apiKey: 'sk-a', cookies: 1 });
     }
     expect(p.fake.requests.every((r) => r.path.startsWith('/v1/'))).toBe(true);
+    const asked = p.fake.requests.length;
+    // The shared URL rule: credentials have their own variables, and a URL is printed in errors.
     const withAuth = `http://admin:admin-password@127.0.0.1:${p.fake.port}/`;
     const res = await p.run(['status'], { PROXY_ADMIN_URL: withAuth, PROXY_ADMIN_USER: undefined, PROXY_ADMIN_PASSWORD: undefined });
-    expect(res.code).toBe(0);
-    // An unreachable one names the URL without its credentials.
-    const down = await p.run(['status'], { PROXY_ADMIN_URL: 'http://admin:admin-password@127.0.0.1:9/', PROXY_ADMIN_USER: undefined, PROXY_ADMIN_PASSWORD: undefined });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/PROXY_ADMIN_URL must not contain a user name or password/);
+    expect(p.fake.requests).toHaveLength(asked);
+    // An unreachable one is exit 1 naming the URL.
+    const down = await p.run(['status'], { PROXY_ADMIN_URL: 'http://127.0.0.1:9/' });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('PROXY_ADMIN_URL=http://127.0.0.1:9/');
+    // Plain http to another host would send the admin password in clear: refused.
+    const remote = await p.run(['status'], { PROXY_ADMIN_URL: 'http://proxy.example:3010/' });
+    expect(remote.code).toBe(2);
+    expect(remote.stderr).toMatch(/PROXY_ADMIN_URL must use https/);
     expect(p.output.join('\n')).not.toContain('admin-password');
   });
 
