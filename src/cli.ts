@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   schedule: async () => (await import('./commands/schedule.js')).scheduleCommand(),
   doctor: async () => (await import('./commands/doctor.js')).doctorCommand(),
   team: async () => (await import('./commands/team.js')).teamCommand(),
+  history: async () => (await import('./commands/history.js')).historyCommand(),
 };
 
 /** Global options that take a value (their value is not the command name). */

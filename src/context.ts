@@ -4,6 +4,8 @@
  */
 import type { Command } from 'commander';
 import { loadEnv, poolBackend, stateDir, type Env } from './config.js';
+import { UsageError } from './errors.js';
+import { eventForCommand, RecordingPool, historyRecorder } from './services/history.js';
 import { openPool } from './store/open.js';
 import type { Pool } from './store/pool.js';
 import { IO } from './ui/io.js';
@@ -32,28 +34,53 @@ export interface AppContext {
   dataDirFlag: string | undefined;
   /** Current time in seconds; injectable for tests of expiry. */
   nowSec: () => number;
+  /** Current time in ms (history times; the same clock as nowSec). */
+  nowMs: () => number;
 }
 
-export function createContext(opts: GlobalOptions, overrides: Partial<AppContext> = {}): AppContext {
+/**
+ * FOR TESTS: `COOKIE_POOL_NOW` (an ISO time or epoch seconds) moves this process's clock to that
+ * moment at start (it runs on from there), so tests of the history and forecast need no sleeping.
+ */
+function clockOffsetMs(env: Env): number {
+  const raw = env.COOKIE_POOL_NOW?.trim();
+  if (!raw) return 0;
+  const at = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw);
+  if (!Number.isFinite(at)) throw new UsageError(`COOKIE_POOL_NOW must be an ISO time or epoch seconds, got "${raw}"`);
+  return at - Date.now();
+}
+
+/**
+ * `command`: the command's path (`cookies add`), which names the history event of its pool
+ * changes (SPEC §10).
+ */
+export function createContext(opts: GlobalOptions, overrides: Partial<AppContext> = {}, command?: string): AppContext {
   const { env, envFile } = loadEnv(opts.envFile);
   const noColor = opts.color === false || ('NO_COLOR' in env && env.NO_COLOR !== '');
   const io =
     overrides.io ??
     new IO({ json: opts.json, quiet: opts.quiet, verbose: opts.verbose, reveal: opts.reveal, color: noColor ? false : undefined });
   const backend = poolBackend(env, opts.backend);
-  return {
+  const offsetMs = clockOffsetMs(env);
+  const ctx: AppContext = {
     io,
     env,
     envFile,
     pool: openPool({ backend, env, dataDirFlag: opts.dataDir, forceFile: opts.forceFile }),
     stateDir: stateDir(env, opts.dataDir, backend),
     dataDirFlag: opts.dataDir,
-    nowSec: () => Math.floor(Date.now() / 1000),
+    nowSec: () => Math.floor((Date.now() + offsetMs) / 1000),
+    nowMs: () => Date.now() + offsetMs,
     ...overrides,
   };
+  // Every change to the pool, whatever the backend, is recorded in the history.
+  if (!overrides.pool) ctx.pool = new RecordingPool(ctx.pool, historyRecorder(ctx), { event: eventForCommand(command) });
+  return ctx;
 }
 
 /** The context of a commander action: global flags merged with the command's own. */
 export function contextOf(cmd: Command): AppContext {
-  return createContext(cmd.optsWithGlobals<GlobalOptions>());
+  const path: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) path.unshift(c.name());
+  return createContext(cmd.optsWithGlobals<GlobalOptions>(), {}, path.join(' '));
 }

@@ -105,7 +105,9 @@ Examples:
       }
       if (flags.checkCron !== undefined) await validateCron(flags.checkCron, '--check-cron');
 
-      const jobs = [refreshJob(ctx, refreshOptions(flags, cmd), cron, cronSource)];
+      // number=auto sizes for the retirements expected before this schedule's next run.
+      const schedule = { cron, source: cronSource, ...(flags.timezone !== undefined ? { timezone: flags.timezone } : {}) };
+      const jobs = [refreshJob(ctx, { ...refreshOptions(flags, cmd), schedule }, cron, cronSource)];
       if (flags.checkCron !== undefined) jobs.push(checkJob(ctx, flags, flags.checkCron));
 
       const emit = (e: SchedulerEvent) => io.out(io.json ? JSON.stringify(e) : formatEvent(e));

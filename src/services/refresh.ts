@@ -14,6 +14,7 @@ import { OperationalError } from '../errors.js';
 import type { Snapshot } from '../store/pool.js';
 import { acquireLock } from '../store/lock.js';
 import type { MergeReport } from './merge.js';
+import type { ScheduleInfo } from './sizing.js';
 
 export interface RefreshOptions {
   /** Only these keys (created when absent). Empty: every key in the store. */
@@ -36,6 +37,8 @@ export interface RefreshOptions {
   pollIntervalSec?: number;
   /** Seconds to keep listing artifacts while none has appeared (default 60). */
   artifactWaitSec?: number;
+  /** The schedule that runs this refresh (`schedule`), for `number=auto`: default REFRESH_CRON. */
+  schedule?: ScheduleInfo;
 }
 
 export interface TargetInfo {
@@ -97,7 +100,27 @@ function abortCheck(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
+/**
+ * The refresh, recorded in the history (SPEC §10): one `refresh` event with the run id, what was
+ * harvested, added and retired, the duration, or `ok:false` and the error. A refresh with nothing
+ * to do, a dry run and one that found the refresh lock taken (another run's) record nothing.
+ */
 export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, signal?: AbortSignal): Promise<RefreshOutcome> {
+  const { recordRun } = await import('./history.js');
+  return recordRun(ctx, 'refresh', (c) => refreshPipeline(c, opts, signal), (outcome) => {
+    if (outcome.status !== 'merged') return undefined;
+    const r = outcome.report;
+    return {
+      facts: { runId: outcome.runId, runUrl: outcome.runUrl, harvested: r.harvested, added: r.added, retired: r.keys.reduce((n, k) => n + k.retired, 0) },
+      // Replace mode retires and adds at once: the counts alone would not show what left.
+      keys: (keys) => {
+        for (const k of r.keys) if (k.retired > 0 && keys[k.apiKey]) keys[k.apiKey]!.retired = k.retired;
+      },
+    };
+  });
+}
+
+async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: AbortSignal): Promise<RefreshOutcome> {
   const { io, env } = ctx;
   const mode = opts.mode ?? refreshMode(env);
   const minCount = opts.minCount ?? minCookieCount(env);
@@ -132,6 +155,14 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
     const gh = await createGitHubClient(settings, { io, signal, ...(retryBaseMs !== undefined ? { retryBaseMs } : {}) });
     const { prepareDispatch } = await import('../github/workflow.js');
     const runs = await import('../github/runs.js');
+    // number=auto (SPEC §10): sized for these targets when the workflow is about to be dispatched.
+    const dispatchOptions = {
+      autoNumber: async () => {
+        const { describeSizing, sizeRefresh } = await import('./sizing.js');
+        const sized = await sizeRefresh(ctx, targets, { share, minCount, schedule: opts.schedule });
+        return { number: sized.number, why: describeSizing(sized) };
+      },
+    };
 
     // 2–3. Inputs and the run.
     if (opts.dryRun) {
@@ -144,7 +175,7 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
         const r = await runs.latestSuccessfulRun(gh);
         run = { id: r.id, url: r.htmlUrl, conclusion: r.conclusion };
       } else {
-        prepared = await prepareDispatch(gh, env, opts.inputs ?? []);
+        prepared = await prepareDispatch(gh, env, opts.inputs ?? [], undefined, dispatchOptions);
       }
       return {
         status: 'dry-run',
@@ -174,7 +205,7 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
       runUrl = run.htmlUrl;
       io.info(`Using the latest successful run ${runId} (${run.createdAt}): ${runUrl}`);
     } else {
-      const prepared = await prepareDispatch(gh, env, opts.inputs ?? []);
+      const prepared = await prepareDispatch(gh, env, opts.inputs ?? [], undefined, dispatchOptions);
       const shown = Object.entries(prepared.inputs).map(([k, v]) => `${k}=${v}`).join(' ');
       io.info(`Dispatching ${prepared.workflow.path} on ${prepared.ref}${shown ? ` with ${shown}` : ''}`);
       abortCheck(signal);
