@@ -39,15 +39,16 @@ export interface AppContext {
 }
 
 /**
- * FOR TESTS: `COOKIE_POOL_NOW` (an ISO time or epoch seconds) moves this process's clock to that
- * moment at start (it runs on from there), so tests of the history and forecast need no sleeping.
+ * FOR TESTS: `COOKIE_POOL_NOW` (an ISO time or epoch seconds) stops this process's clock at that
+ * moment (what `nowSec`/`nowMs` return), so tests of expiry, history and forecast get exact
+ * figures without sleeping. Durations are still measured on the real clock.
  */
-function clockOffsetMs(env: Env): number {
+function fixedClockMs(env: Env): number | undefined {
   const raw = env.COOKIE_POOL_NOW?.trim();
-  if (!raw) return 0;
+  if (!raw) return undefined;
   const at = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw);
   if (!Number.isFinite(at)) throw new UsageError(`COOKIE_POOL_NOW must be an ISO time or epoch seconds, got "${raw}"`);
-  return at - Date.now();
+  return at;
 }
 
 /**
@@ -61,7 +62,8 @@ export function createContext(opts: GlobalOptions, overrides: Partial<AppContext
     overrides.io ??
     new IO({ json: opts.json, quiet: opts.quiet, verbose: opts.verbose, reveal: opts.reveal, color: noColor ? false : undefined });
   const backend = poolBackend(env, opts.backend);
-  const offsetMs = clockOffsetMs(env);
+  const fixedMs = fixedClockMs(env);
+  const nowMs = fixedMs === undefined ? () => Date.now() : () => fixedMs;
   const ctx: AppContext = {
     io,
     env,
@@ -69,8 +71,8 @@ export function createContext(opts: GlobalOptions, overrides: Partial<AppContext
     pool: openPool({ backend, env, dataDirFlag: opts.dataDir, forceFile: opts.forceFile }),
     stateDir: stateDir(env, opts.dataDir, backend),
     dataDirFlag: opts.dataDir,
-    nowSec: () => Math.floor((Date.now() + offsetMs) / 1000),
-    nowMs: () => Date.now() + offsetMs,
+    nowSec: () => Math.floor(nowMs() / 1000),
+    nowMs,
     ...overrides,
   };
   // Every change to the pool, whatever the backend, is recorded in the history.

@@ -284,7 +284,9 @@ export class HistoryAggregator {
     let runsDryAt: string | null = null;
     if (forecast && !removed && rate > 0) {
       const spare = current - opts.minCookieCount + 1;
-      runsDryAt = new Date(spare <= 0 ? opts.nowMs : opts.nowMs + (spare / rate) * DAY_MS).toISOString();
+      // Whole seconds: a forecast has no millisecond precision to offer.
+      const at = spare <= 0 ? opts.nowMs : opts.nowMs + (spare / rate) * DAY_MS;
+      runsDryAt = new Date(Math.round(at / 1000) * 1000).toISOString();
     }
     const start = carry && !carry.removed ? carry.after : list[0]?.before;
     return { apiKey, series, start, retired, retiredPerDay: round(rate, 2), retiredByDay, current, runsDryAt, removed };

@@ -52,11 +52,15 @@ function chart(io: IO, values: number[]): string {
   const min = Math.min(...values);
   const max = Math.max(...values);
   const colour = io.c.level > 0;
-  return asciichart.plot(values, {
-    height: Math.min(CHART_HEIGHT, Math.max(1, max - min)),
-    format: (x: number) => String(Math.round(x)).padStart(6),
-    ...(colour ? { colors: [asciichart.cyan] } : { symbols: PLAIN_SYMBOLS }),
-  });
+  return asciichart
+    .plot(values, {
+      height: Math.min(CHART_HEIGHT, Math.max(1, max - min)),
+      format: (x: number) => String(Math.round(x)).padStart(6),
+      ...(colour ? { colors: [asciichart.cyan] } : { symbols: PLAIN_SYMBOLS }),
+    })
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n');
 }
 
 function forecastText(k: KeyHistory, s: HistorySummary): string {
