@@ -133,6 +133,8 @@ export interface KeyHistory {
   /** Cookies retired in the window. */
   retired: number;
   /** Cookies retired per day in the window (the forecast's rate); a window under a day counts as one day. */
+  rate: number;
+  /** `rate` rounded to 2 decimals, for display and JSON. */
   retiredPerDay: number;
   /** Retirements by UTC day (`YYYY-MM-DD`), for the days of the window that had any. */
   retiredByDay: Map<string, number>;
@@ -289,7 +291,7 @@ export class HistoryAggregator {
       runsDryAt = new Date(Math.round(at / 1000) * 1000).toISOString();
     }
     const start = carry && !carry.removed ? carry.after : list[0]?.before;
-    return { apiKey, series, start, retired, retiredPerDay: round(rate, 2), retiredByDay, current, runsDryAt, removed };
+    return { apiKey, series, start, retired, rate, retiredPerDay: round(rate, 2), retiredByDay, current, runsDryAt, removed };
   }
 }
 

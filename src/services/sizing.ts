@@ -58,7 +58,7 @@ export async function sizeRefresh(
     keys: targets.map((t) => t.apiKey),
     current: Object.fromEntries(targets.map((t) => [t.apiKey, t.cookies])),
   });
-  const rate = new Map(summary.keys.map((k) => [k.apiKey, summary.forecast ? k.retiredPerDay : 0]));
+  const rate = new Map(summary.keys.map((k) => [k.apiKey, summary.forecast ? k.rate : 0]));
   const sized = autoNumber({
     targets: targets.map((t) => ({ ...t, retiredPerDay: rate.get(t.apiKey) ?? 0 })),
     minCookieCount: opts.minCount,
