@@ -57,7 +57,11 @@ describe('HistoryAggregator', () => {
       undefined,
     );
     const s = agg.summarize({ nowMs: T0 + 4 * DAY, minCookieCount: 2 });
-    expect(s.keys[0]!.series.map((p) => p.cookies)).toEqual([4, 4, 6, 5]);
+    expect(s.keys[0]!.series.map((p) => [p.time, p.cookies])).toEqual([
+      [at(0), 4],
+      [at(1.5), 6],
+      [at(3), 5],
+    ]);
     expect(s.keys[0]!.retired).toBe(1);
     expect(s.keys[0]!.retiredPerDay).toBe(0.25);
     // 5 cookies, 4 to lose at 1/4 a day: 16 days.

@@ -143,10 +143,9 @@ describe('history: figures from a synthetic history (injected clock)', () => {
         {
           apiKey: 'sk-b',
           series: [
+            // The steps of the count, and the latest event (unchanged samples on 04-04 and 04-07 left out).
             { time: '2026-04-03T00:00:00.000Z', cookies: 3 },
-            { time: '2026-04-04T00:00:00.000Z', cookies: 3 },
             { time: '2026-04-05T00:00:00.000Z', cookies: 5 },
-            { time: '2026-04-07T00:00:00.000Z', cookies: 5 },
             { time: '2026-04-08T00:00:00.000Z', cookies: 5 },
           ],
           // 2 retired by the replace-mode refresh; 5 cookies, 4 to lose: 14 days.

@@ -126,7 +126,10 @@ export interface SeriesPoint {
 
 export interface KeyHistory {
   apiKey: string;
-  /** The count at the window's start (when known) and after every event in the window, in time order. */
+  /**
+   * The count over the window, in time order: at the window's start (when known), after every
+   * event that changed it, and at the latest event (so the series ends where the history does).
+   */
   series: SeriesPoint[];
   /** The count before the first point of the window (undefined: no history for the key). */
   start: number | undefined;
@@ -271,13 +274,18 @@ export class HistoryAggregator {
       const day = new Date(t).toISOString().slice(0, 10);
       retiredByDay.set(day, (retiredByDay.get(day) ?? 0) + n);
     };
-    for (const o of list) {
+    let shown = series[0]?.cookies;
+    for (const [i, o] of list.entries()) {
       // Lost between two events: retired outside cookie-pool (the proxy, a hand edit).
       if (prev !== undefined && o.before < prev) count(o.t, prev - o.before);
       count(o.t, o.retired ?? (o.removed ? 0 : o.before - o.after));
       prev = o.removed ? undefined : o.after;
       removed = o.removed;
-      series.push({ time: new Date(o.t).toISOString(), cookies: o.after });
+      // The series is the count's steps: a point where it changes, and the latest observation.
+      if (o.after !== shown || i === list.length - 1) {
+        series.push({ time: new Date(o.t).toISOString(), cookies: o.after });
+        shown = o.after;
+      }
     }
     const recorded = removed ? 0 : (prev ?? 0);
     const current = opts.current && Object.hasOwn(opts.current, apiKey) ? opts.current[apiKey]! : recorded;
