@@ -125,3 +125,16 @@ describe('autoNumber', () => {
     expect(autoNumber({ ...base, daysToNextRun: 0.5, targets: [{ apiKey: 'a', cookies: 3, retiredPerDay: 2 }], share: false }).expected).toBe(1);
   });
 });
+
+describe('scrubSecrets', () => {
+  it('masks any cookie or JWT in an error message before it goes into the history', async () => {
+    const { scrubSecrets } = await import('../src/services/history.js');
+    const { makeCookie } = await import('./helpers/cookies.js');
+    const cookie = makeCookie();
+    const jwt = cookie.split('%3A%3A')[1]!;
+    const out = scrubSecrets(`DELETE /v1/invalid-cookies/${cookie} failed; token ${jwt}: fetch failed`);
+    expect(out).not.toContain(jwt.slice(-30));
+    expect(out).toContain('fetch failed');
+    expect(out).toMatch(/user_01.…/);
+  });
+});

@@ -6,7 +6,7 @@
  * 8 concurrent appending processes never tear a line; the file rotates by size.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, TempStore } from './helpers/cli.js';
@@ -213,6 +213,37 @@ describe('history: figures from a synthetic history (injected clock)', () => {
     expect(r.stdout).toMatch(/^No history yet \(.*history\.jsonl\)/);
     const j = await s.run(['history', '--json']);
     expect(JSON.parse(j.stdout)).toEqual({ keys: [], refresh: { runs: 0, succeeded: 0, harvestedPerRun: 0, meanSeconds: 0 } });
+  });
+});
+
+describe('rotated files wholly before the window', () => {
+  it('are skipped (only where the history starts is taken from the oldest), and read when the window reaches them', async () => {
+    const s = store();
+    const file = historyPath(s);
+    writeHistory(`${file}.2`, [{ time: '2026-03-01T00:00:00.000Z', event: 'add', ok: true, keys: { 'sk-a': { before: 0, after: 9 } } }, 'garbage']);
+    writeHistory(`${file}.1`, [{ time: '2026-03-20T00:00:00.000Z', event: 'check', ok: true, keys: { 'sk-a': { before: 9, after: 8 } } }]);
+    writeHistory(file, [{ time: '2026-04-05T00:00:00.000Z', event: 'check', ok: true, keys: { 'sk-a': { before: 8, after: 7 } } }]);
+    utimesSync(`${file}.2`, new Date('2026-03-02T00:00:00Z'), new Date('2026-03-02T00:00:00Z'));
+    utimesSync(`${file}.1`, new Date('2026-03-20T00:00:00Z'), new Date('2026-03-20T00:00:00Z'));
+    const env = { COOKIE_POOL_NOW: NOW };
+    const r = await s.run(['history', '--json'], { env });
+    // .2 was not read (its damaged line would warn); .1 gave the count carried into the window.
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout).keys).toEqual([
+      {
+        apiKey: 'sk-a',
+        series: [
+          { time: '2026-04-03T00:00:00.000Z', cookies: 8 },
+          { time: '2026-04-05T00:00:00.000Z', cookies: 7 },
+        ],
+        retiredPerDay: 0.14,
+        // 40 days of history (from .2's first line); 6 to lose at 1/7 a day.
+        runsDryAt: '2026-05-22T00:00:00.000Z',
+      },
+    ]);
+    const wide = await s.run(['history', '--json', '--since', '60d'], { env });
+    expect(wide.stderr).toContain('skipped 1 damaged line(s)');
+    expect(JSON.parse(wide.stdout).keys[0].series.map((p: any) => p.cookies)).toEqual([9, 8, 7]);
   });
 });
 

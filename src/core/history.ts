@@ -204,8 +204,13 @@ export class HistoryAggregator {
 
   constructor(private readonly sinceMs: number | undefined) {}
 
-  add({ timeMs, entry }: ParsedEntry): void {
+  /** The time of an entry not added (from a file skipped as wholly before the window): only where the history starts. */
+  noteTime(timeMs: number): void {
     if (!(timeMs >= this.firstMs)) this.firstMs = timeMs;
+  }
+
+  add({ timeMs, entry }: ParsedEntry): void {
+    this.noteTime(timeMs);
     const inside = this.sinceMs === undefined || timeMs >= this.sinceMs;
     if (inside) this.events++;
     if (inside && entry.event === 'refresh') {

@@ -18,7 +18,7 @@ import { mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { envString, type Env } from '../config.js';
 import type { AppContext } from '../context.js';
-import { cookieIdentity } from '../core/cookie.js';
+import { cookieIdentity, maskSecret } from '../core/cookie.js';
 import {
   DEFAULT_WINDOW_DAYS,
   DAY_MS,
@@ -134,8 +134,13 @@ export interface ReadStats {
  * the file). Blank lines are ignored; damaged ones are counted and skipped. Lines are split by
  * hand on 1 MiB chunks: readline's iterator costs more than twice as much on a 100k-line file.
  */
-export async function readHistory(log: HistoryLog, onEntry: (e: ParsedEntry) => void): Promise<ReadStats> {
+export async function readHistory(
+  log: HistoryLog,
+  onEntry: (e: ParsedEntry) => void,
+  opts: { skipBeforeMs?: number; onSkippedFirst?: (e: ParsedEntry) => void } = {},
+): Promise<ReadStats> {
   const stats: ReadStats = { lines: 0, damaged: 0, files: [] };
+  const skip = opts.skipBeforeMs === undefined ? new Set<string>() : await filesBefore(log, opts.skipBeforeMs);
   const take = (raw: string): void => {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') return;
@@ -145,6 +150,16 @@ export async function readHistory(log: HistoryLog, onEntry: (e: ParsedEntry) => 
     else stats.damaged++;
   };
   for (const file of log.files()) {
+    if (skip.has(file)) {
+      // Only its first line counts (the history's start), and only for the oldest file.
+      if (stats.files.length === 0 && opts.onSkippedFirst) {
+        const first = await firstLine(file);
+        const parsed = first === undefined ? undefined : parseEntry(first);
+        if (parsed) opts.onSkippedFirst(parsed);
+      }
+      stats.files.push(file);
+      continue;
+    }
     let stream;
     try {
       stream = (await open(file, 'r')).createReadStream({ encoding: 'utf8', highWaterMark: 1 << 20 });
@@ -169,6 +184,35 @@ export async function readHistory(log: HistoryLog, onEntry: (e: ParsedEntry) => 
   return stats;
 }
 
+/**
+ * Rotated files wholly before `beforeMs` whose next newer file is too: they can hold nothing of
+ * the window, and the newer file has every key's last count before it (each event samples the
+ * whole pool), so `status` and `history` skip them. Told by modification time (the last append).
+ */
+async function filesBefore(log: HistoryLog, beforeMs: number): Promise<Set<string>> {
+  const files = log.files();
+  const mtimes = await Promise.all(files.map((f) => stat(f).then((st) => st.mtimeMs, () => undefined)));
+  const out = new Set<string>();
+  for (let i = 0; i < files.length - 1; i++) {
+    const next = mtimes[i + 1];
+    if (mtimes[i] !== undefined && next !== undefined && next < beforeMs) out.add(files[i]!);
+  }
+  return out;
+}
+
+async function firstLine(file: string): Promise<string | undefined> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const text = buf.subarray(0, bytesRead).toString('utf8');
+    const nl = text.indexOf('\n');
+    return nl === -1 ? undefined : text.slice(0, nl);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Whether any history file exists (status reads the history only then: it stays fast). */
 export async function historyExists(log: HistoryLog): Promise<boolean> {
   for (const f of log.files()) if ((await sizeOf(f).catch(() => 0)) > 0) return true;
@@ -184,8 +228,9 @@ export interface SummaryRequest extends Omit<SummaryOptions, 'nowMs'> {
 export async function summarizeHistory(ctx: Pick<AppContext, 'env' | 'stateDir' | 'io' | 'nowMs'>, req: SummaryRequest): Promise<{ summary: HistorySummary; stats: ReadStats; file: string }> {
   const log = historyRecorder(ctx).log;
   const nowMs = ctx.nowMs();
-  const agg = new HistoryAggregator(req.sinceMs ?? nowMs - DEFAULT_WINDOW_DAYS * DAY_MS);
-  const stats = await readHistory(log, (e) => agg.add(e));
+  const sinceMs = req.sinceMs ?? nowMs - DEFAULT_WINDOW_DAYS * DAY_MS;
+  const agg = new HistoryAggregator(sinceMs);
+  const stats = await readHistory(log, (e) => agg.add(e), { skipBeforeMs: sinceMs, onSkippedFirst: (e) => agg.noteTime(e.timeMs) });
   if (stats.damaged) ctx.io.warn(`history: skipped ${stats.damaged} damaged line(s) in ${log.file} (or its rotated files)`);
   return { summary: agg.summarize({ ...req, nowMs }), stats, file: log.file };
 }
@@ -365,6 +410,14 @@ export function poolAs(pool: Pool, event: HistoryEventName): Pool {
   return pool instanceof RecordingPool ? pool.as(event) : pool;
 }
 
+/**
+ * An error message as it may go into the file: messages carry no secret by design, but one from
+ * a lower layer (a URL with a cookie in its path) must not put a cookie in the history either.
+ */
+export function scrubSecrets(text: string): string {
+  return text.replace(/(?:user_[A-Za-z0-9]+(?:%3A%3A|::))?eyJ[\w-]+\.[\w-]+\.[\w-]+/gi, (m) => maskSecret(m));
+}
+
 export interface RunFacts {
   facts?: Omit<HistoryEntry, 'time' | 'event' | 'ok' | 'keys'>;
   /** Adjust the observed counts (a refresh adds what it retired in replace mode). */
@@ -410,7 +463,7 @@ export async function recordRun<T>(
     result = await fn({ ...ctx, pool });
   } catch (e) {
     if (!(e instanceof LockedError) && !(e instanceof UsageError)) {
-      const error = e instanceof CliError || e instanceof Error ? e.message.split('\n')[0]! : String(e);
+      const error = scrubSecrets(e instanceof CliError || e instanceof Error ? e.message.split('\n')[0]! : String(e));
       await recorder.write(entry(false, { error }));
     }
     throw e;
