@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   schedule: async () => (await import('./commands/schedule.js')).scheduleCommand(),
   doctor: async () => (await import('./commands/doctor.js')).doctorCommand(),
   team: async () => (await import('./commands/team.js')).teamCommand(),
+  notify: async () => (await import('./commands/notify.js')).notifyCommand(),
   history: async () => (await import('./commands/history.js')).historyCommand(),
 };
 
@@ -58,8 +59,8 @@ export async function buildProgram(only?: string): Promise<Command> {
 
   const names = only ? [only] : Object.keys(COMMANDS);
   for (const c of await Promise.all(names.map((n) => COMMANDS[n]!()))) program.addCommand(c);
-  // Usage errors in subcommands exit 2 too.
-  for (const c of allCommands(program)) c.exitOverride();
+  // Usage errors in subcommands exit 2 too; each command's --help lists the global flags as well.
+  for (const c of allCommands(program)) c.exitOverride().configureHelp({ showGlobalOptions: true });
   return program;
 }
 
@@ -91,7 +92,12 @@ export async function main(argv: string[]): Promise<void> {
 export function reportError(e: unknown, json: boolean): number {
   if (e instanceof CommanderError) {
     // --help and --version end with a CommanderError too.
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.OK;
+    // `commander.help` with a non-zero exit code: a command group (`keys`) without its subcommand.
+    if (e.code === 'commander.help' && e.exitCode === 0) return EXIT.OK;
+    // commander has printed the error (or the help) on stderr already; --json still gets its one document.
+    const message = e.code === 'commander.help' ? 'a subcommand is required (see --help)' : e.message.replace(/^error: /, '');
+    if (json) printJsonError(message, EXIT.USAGE);
     return EXIT.USAGE;
   }
   const code = e instanceof CliError ? e.exitCode : EXIT.FAILURE;
@@ -99,8 +105,12 @@ export function reportError(e: unknown, json: boolean): number {
   process.stderr.write(`cookie-pool: ${message}\n`);
   if (e instanceof CliError && e.hint) process.stderr.write(`hint: ${e.hint}\n`);
   if (!(e instanceof CliError) && process.env.COOKIE_POOL_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: message, exitCode: code }, null, 2)}\n`);
+  if (json) printJsonError(message, code);
   return code;
+}
+
+function printJsonError(error: string, exitCode: number): void {
+  process.stdout.write(`${JSON.stringify({ ok: false, error, exitCode }, null, 2)}\n`);
 }
 
 export { Option };

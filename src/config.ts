@@ -22,11 +22,13 @@ export interface EnvSource {
 
 /** Load `.env` from the working directory (or `envFile`, which must exist) under the real environment. */
 export function loadEnv(envFile: string | undefined, processEnv: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): EnvSource {
-  const path = resolve(cwd, envFile ?? '.env');
+  const path = envFile === undefined ? resolve(cwd, '.env') : resolvePath(processEnv, envFile, '--env-file', cwd);
   let fileVars: Record<string, string> = {};
   let loaded: string | undefined;
   try {
-    fileVars = parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+    const text = readFileSync(path, 'utf8');
+    // A UTF-8 BOM (Windows editors) would otherwise become part of the first variable's name.
+    fileVars = parseEnv(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as Record<string, string>;
     loaded = path;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -78,15 +80,31 @@ export function parseMode(raw: string, what: string): RefreshMode {
   throw new UsageError(`${what} must be "append" or "replace", got "${raw}"`);
 }
 
+/**
+ * A path from a variable or flag, absolute. A leading `~` or `~/` is the home directory, as a
+ * shell would expand it (`.env` files and quoted values are not expanded by any shell, and a
+ * folder literally named `~` is never what was meant); `~user/` is refused, naming `what`.
+ */
+export function resolvePath(env: Env, raw: string, what: string, cwd = process.cwd()): string {
+  if (raw === '~' || raw.startsWith('~/')) return resolve(envString(env, 'HOME') ?? homedir(), raw.slice(2));
+  if (raw.startsWith('~')) {
+    throw new UsageError(`${what}: "${raw}" names another user's home folder, which is not expanded`, 'write the full path instead');
+  }
+  return resolve(cwd, raw);
+}
+
 export function storePaths(env: Env, dataDirFlag: string | undefined, cwd = process.cwd()): StorePaths {
-  const dataDir = resolve(cwd, dataDirFlag ?? envString(env, 'DATA_DIR', './data'));
+  const dataDir =
+    dataDirFlag !== undefined
+      ? resolvePath(env, dataDirFlag, '--data-dir', cwd)
+      : resolvePath(env, envString(env, 'DATA_DIR', './data'), 'DATA_DIR', cwd);
   // --data-dir moves the whole store; the per-file variables apply otherwise.
   const keysFile = dataDirFlag ? undefined : envString(env, 'API_KEYS_FILE');
   const invalidFile = dataDirFlag ? undefined : envString(env, 'INVALID_COOKIES_FILE');
   return {
     dataDir,
-    keysFile: keysFile ? resolve(cwd, keysFile) : resolve(dataDir, 'api_keys.json'),
-    invalidFile: invalidFile ? resolve(cwd, invalidFile) : resolve(dataDir, 'invalid_cookies.json'),
+    keysFile: keysFile ? resolvePath(env, keysFile, 'API_KEYS_FILE', cwd) : resolve(dataDir, 'api_keys.json'),
+    invalidFile: invalidFile ? resolvePath(env, invalidFile, 'INVALID_COOKIES_FILE', cwd) : resolve(dataDir, 'invalid_cookies.json'),
   };
 }
 
@@ -138,6 +156,7 @@ export function stateDir(env: Env, dataDirFlag: string | undefined, backend: Bac
   } catch {
     // A bad URL is reported by the backend.
   }
-  const base = envString(env, 'XDG_STATE_HOME') ?? resolve(envString(env, 'HOME') ?? homedir(), '.local', 'state');
+  const xdg = envString(env, 'XDG_STATE_HOME');
+  const base = xdg !== undefined ? resolvePath(env, xdg, 'XDG_STATE_HOME', cwd) : resolve(envString(env, 'HOME') ?? homedir(), '.local', 'state');
   return resolve(base, 'cookie-pool', host);
 }

@@ -68,7 +68,7 @@ export function createContext(opts: GlobalOptions, overrides: Partial<AppContext
     io,
     env,
     envFile,
-    pool: openPool({ backend, env, dataDirFlag: opts.dataDir, forceFile: opts.forceFile }),
+    pool: openPool({ backend, env, dataDirFlag: opts.dataDir, forceFile: opts.forceFile, notice: (line) => io.info(line) }),
     stateDir: stateDir(env, opts.dataDir, backend),
     dataDirFlag: opts.dataDir,
     nowSec: () => Math.floor(nowMs() / 1000),

@@ -18,6 +18,7 @@ const CHECKS = [
   'env-file',
   'keys-file',
   'invalid-file',
+  'live-proxy',
   'permissions',
   'settings',
   'refresh-cron',
@@ -29,6 +30,8 @@ const CHECKS = [
   'inputs',
   'artifact',
   'cursor-web',
+  'notify',
+  'metrics',
 ];
 
 type Status = 'ok' | 'warn' | 'fail' | 'skip';
@@ -193,7 +196,7 @@ describe('doctor: a good setup', () => {
     expect(res.code, res.stderr).toBe(0);
     for (const name of CHECKS.filter((n) => n !== 'cursor-web')) expect(line(res.stdout, name)).toMatch(/^ok /);
     expect(line(res.stdout, 'cursor-web')).toMatch(/^skip .*--online/);
-    expect(res.stdout).toMatch(/doctor: 14 ok, 0 warnings, 0 failed, 1 skipped — all good/);
+    expect(res.stdout).toMatch(/doctor: 17 ok, 0 warnings, 0 failed, 1 skipped — all good/);
     expect(res.stdout).not.toContain('hint:');
   });
 });

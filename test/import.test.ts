@@ -149,7 +149,7 @@ describe('import', () => {
     expect(existsSync(join(s.dataDir, '.backups'))).toBe(false);
   });
 
-  it('nothing found exits 1; a missing path or an unsafe zip is refused with the store untouched', async () => {
+  it('nothing found is "no cookies given" (exit 2); a missing path or an unsafe zip is refused with the store untouched', async () => {
     const s = fresh();
     const k = makeCookie();
     s.writeKeys({ 'sk-a': [k] });
@@ -157,8 +157,8 @@ describe('import', () => {
     const none = join(s.dir, 'none.csv');
     writeFileSync(none, 'email,token\r\nx@y.z,nothing\r\n');
     const a = await s.run(['import', none]);
-    expect(a.code).toBe(1);
-    expect(a.stderr).toMatch(/no cookies found/);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/no cookies given: no cookies found in .*none\.csv/);
     const b = await s.run(['import', join(s.dir, 'missing.zip')]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/no such file or folder/);

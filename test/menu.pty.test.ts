@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cookieIdentity } from '../src/core/cookie.js';
 import { leakedSecrets, MENU_BIN, runCli, TempStore } from './helpers/cli.js';
-import { makeCookie } from './helpers/cookies.js';
+import { makeCookie, makeJwt } from './helpers/cookies.js';
 import { down, KEY, runPty, type Step } from './helpers/pty.js';
 
 const temps: TempStore[] = [];
@@ -70,7 +70,7 @@ describe('menu in a pseudo-terminal', () => {
     expect(leakedSecrets(r.raw, inv)).toEqual([]);
   });
 
-  it('clears only after confirmation; Ctrl-C leaves cleanly', async () => {
+  it('clears only after confirmation; Ctrl-C leaves cleanly with exit 130', async () => {
     const inv = [makeCookie(), makeCookie()];
     const t = store({ k: [] }, inv);
     const before = readFileSync(t.invalidFile, 'utf8');
@@ -89,7 +89,8 @@ describe('menu in a pseudo-terminal', () => {
       { send: KEY.ctrlC },
     ]);
     expect(r.failed, r.transcript).toBeNull();
-    expect(r.exitCode).toBe(0);
+    // 130: the status of a program interrupted by SIGINT, so a wrapping script can tell.
+    expect(r.exitCode).toBe(130);
     expect(r.transcript).not.toMatch(/ExitPromptError|at .*\.js:\d+/);
     expect(before).not.toBe('[]');
     expect(readFileSync(t.invalidFile, 'utf8')).toBe('[]');
@@ -120,6 +121,17 @@ describe('menu in a pseudo-terminal', () => {
     expect(t.keys()).toEqual({ k: [fresh] });
     // Pasted secrets are not echoed.
     expect(leakedSecrets(r.raw, [dead, fresh])).toEqual([]);
+  });
+
+  it('lists a cookie whose `exp` is beyond a Date (1e15) as malformed instead of dying', async () => {
+    const user = 'user_01FARFUTURE';
+    const far = `${user}::${makeJwt({ sub: `auth0|${user}`, exp: 1e15 })}`;
+    const t = store({ k: [far] }, [far, makeCookie()]);
+    const r = await menu(t, [...choose(2), { expect: '2 cookies in the invalid list' }, ...choose(1), { expect: 'below minimum' }, ...QUIT]);
+    expect(r.failed, r.transcript).toBeNull();
+    expect(r.exitCode).toBe(0);
+    expect(r.transcript).toMatch(/user_01F…\S+\s+-\s+-/);
+    expect(r.transcript).not.toMatch(/Invalid time value/);
   });
 
   it('`invalid clear` in a terminal asks first (prompt on stderr)', async () => {

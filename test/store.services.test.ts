@@ -28,7 +28,7 @@ describe('pool services', () => {
     expect(ch.keys?.k).toEqual([held, fresh]);
     expect(ch.result).toMatchObject({ apiKey: 'k', created: false, before: 1, added: 1, after: 2 });
     expect(ch.result.refusals.map((r) => [r.reason, r.detail])).toEqual([
-      ['duplicate', 'already in the store'],
+      ['duplicate', 'already in api key "k"'],
       ['known-invalid', 'it is in the invalid list'],
       ['expired', 'its JWT has expired'],
       ['malformed', 'not a JWT with a JSON payload'],
@@ -89,9 +89,30 @@ describe('pool services', () => {
   });
 
   it('parseApiKeysEnv names API_KEYS for wrong shapes', () => {
-    for (const bad of [[], 'str', 5, null, { k: 5 }, { k: [1] }, { '': 'x' }]) {
+    for (const bad of [[], 'str', 5, null, { k: 5 }, { k: [1] }]) {
       expect(() => parseApiKeysEnv(bad)).toThrow(/API_KEYS/);
     }
+  });
+
+  it('importEnvKeys applies the key-name rule to the keys it creates only', () => {
+    const c = makeCookie();
+    const snap = { keys: { 'legacy key': [] }, invalid: [] };
+    // An existing key keeps working whatever its name (the proxy's page can create such keys).
+    const ok = importEnvKeys(snap, parseApiKeysEnv({ 'legacy key': c }), NOW);
+    expect(ok.keys).toEqual({ 'legacy key': [c] });
+    for (const bad of ['', 'a b', 'tab\there', c]) {
+      expect(() => importEnvKeys(snap, parseApiKeysEnv({ [bad]: [] }), NOW)).toThrow(/API_KEYS: /);
+    }
+    // A cookie given as a key name is masked in the error.
+    const err = (() => {
+      try {
+        importEnvKeys(snap, parseApiKeysEnv({ [c]: [] }), NOW);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err?.message).toMatch(/^API_KEYS: "user_01.….{4}" is a cookie, not an api key name/);
+    expect(err?.message).not.toContain(cookieIdentity(c).slice(0, 20));
   });
 
   it('exit codes: 0 all done / nothing to do, 3 partly, 1 none done', () => {
@@ -161,7 +182,16 @@ describe('splitCookieText', () => {
     const b = makeCookie('jwt');
     const c = makeCookie('decoded');
     const text = `\ufeff# exported\r\n${a}\r\n\r\nuser@example.com,${b}\n"${c}" ; other\nname,email\n`;
-    expect(splitCookieText(text)).toEqual([a, b, c, 'name,email']);
+    // As `import` reads it: a row without a cookie (a header) is no candidate at all.
+    expect(splitCookieText(text)).toEqual([a, b, c]);
+  });
+
+  it('extracts like import: a CSV header and an email column are not cookies; a broken cookie is kept to be refused', () => {
+    const a = makeCookie();
+    const b = makeCookie('jwt');
+    const broken = `${b.slice(0, 40)}.x`;
+    expect(splitCookieText(`email,password,token\r\nme@x.io,pw,${a}\r\n`)).toEqual([a]);
+    expect(splitCookieText(`${a} ${b};${broken}\n`)).toEqual([a, b, broken]);
   });
   it('reads a JSON list of strings', () => {
     const a = makeCookie();

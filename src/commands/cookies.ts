@@ -19,11 +19,9 @@ export const cookiesCommand = (): Command => {
     .action(async (apiKey: string | undefined, _opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
-      const [{ identitySet }, { cookieRow, cookieTable, plural }] = await Promise.all([import('../core/merge.js'), view()]);
+      const [{ identitySet }, { cookieRow, cookieTable, plural }, { unknownKey }] = await Promise.all([import('../core/merge.js'), view(), pool()]);
       const snap = await ctx.pool.read();
-      if (apiKey !== undefined && !Object.hasOwn(snap.keys, apiKey)) {
-        throw new UsageError(`no api key "${apiKey}"`, 'see the keys with: cookie-pool keys list');
-      }
+      if (apiKey !== undefined && !Object.hasOwn(snap.keys, apiKey)) throw unknownKey(apiKey, snap.keys);
       const now = ctx.nowSec();
       const invalidIds = identitySet(snap.invalid);
       const selected = apiKey === undefined ? Object.entries(snap.keys) : [[apiKey, snap.keys[apiKey]!] as const];

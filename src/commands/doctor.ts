@@ -14,15 +14,21 @@ const NAME_WIDTH = 'invalid-file'.length;
 export const doctorCommand = (): Command =>
   new Command('doctor')
     .description('check configuration, store, GitHub token, repository, workflow and its inputs: ok/warn/fail per line')
-    .option('--online', 'also check that the Cursor web URL (CURSOR_WEB_URL) answers')
+    .option('--online', 'also check that the Cursor web URL (CURSOR_WEB_URL) and the NOTIFY_URL hosts answer')
     .addHelpText(
       'after',
       `
 Checks, in order (a check whose prerequisite failed is skipped):
-  node, env-file, keys-file, invalid-file, permissions, settings, refresh-cron,
-  github-token, github-auth, repository, workflow, ref, inputs, artifact, cursor-web (--online)
+  node, env-file, keys-file, invalid-file, live-proxy (a running proxy with the store loaded),
+  proxy-config, proxy-reach, proxy-login, proxy-token, proxy-keys, proxy-secret (backend proxy),
+  token-file, token-list, cursor-api (backend token-file) | cursor-api, token-lines (backend token-api),
+  permissions, settings, refresh-cron,
+  github-token, github-auth, repository, workflow, ref, inputs, artifact, cursor-web (--online),
+  notify (NOTIFY_URL; reachable with --online), metrics (METRICS_PORT, METRICS_HOST)
 
-Only reads: the store is never written, GitHub is only asked with GETs, no workflow is started.
+Only reads: the store is never written, GitHub and the proxy are only asked with GETs (and one
+proxy login), no workflow is started. (With the token-file backend and CURSOR_API_URL, cursor-api
+is asked to reload its token files, the request every write ends with.)
 Exit 0 when nothing failed (warnings allowed), 1 when a check failed.
 
 Examples:

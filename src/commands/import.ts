@@ -2,7 +2,7 @@ import { Command } from '../commander.js';
 import { refreshMode } from '../config.js';
 import { contextOf } from '../context.js';
 import type { RefreshMode } from '../core/merge.js';
-import { OperationalError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { collect, modeArg, readStdin } from './options.js';
 
 interface ImportOptions {
@@ -33,7 +33,11 @@ export const importCommand = (): Command =>
       const harvest = await harvestPaths(paths, () => readStdin(io.stdin));
       io.debug(`scanned: ${harvest.files.join(', ') || '(none)'}`);
       if (harvest.cookies.length === 0) {
-        throw new OperationalError(`no cookies found in ${paths.join(', ')} (${harvest.files.length} CSV/TXT file(s) scanned)`);
+        // As for `cookies add` with input that holds none: "no cookies given" is a usage error.
+        throw new UsageError(
+          `no cookies given: no cookies found in ${paths.map((p) => (p === '-' ? 'standard input' : p)).join(', ')} (${harvest.files.length} CSV/TXT file(s) scanned)`,
+          'give zips, CSV/TXT files or folders that hold cookies (a CSV field or a line that is a cookie)',
+        );
       }
       const report = await mergeIntoStore(
         ctx.pool,

@@ -42,9 +42,9 @@ export const keysCommand = (): Command => {
     .action(async (apiKey: string, args: string[], opts: { fromFile?: string[] }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
-      const [{ addCookies, exitCodeFor, failedRefusals, validateApiKey }, { gatherCookies }] = await Promise.all([pool(), input()]);
+      const [{ addCookies, exitCodeFor, failedRefusals }, { gatherCookies }] = await Promise.all([pool(), input()]);
       const { plural, printRefusals, refusalsJson, refusedSuffix, appliedJson, finishApplied } = await view();
-      validateApiKey(apiKey);
+      // The key-name rule applies only if the key is created: addCookies checks it under the lock.
       requireMultiKey(ctx.pool, 'creating an api key');
       const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
       const applied = await ctx.pool.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec(), { create: true }));

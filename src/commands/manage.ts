@@ -2,6 +2,9 @@ import { Command } from '../commander.js';
 import { contextOf } from '../context.js';
 import { UsageError } from '../errors.js';
 
+/** Exit status of a menu left with Ctrl-C. */
+const INTERRUPTED = 130;
+
 export const NON_INTERACTIVE_HINT = [
   'the same operations without the menu:',
   '  cookie-pool status',
@@ -20,5 +23,6 @@ export const manageCommand = (): Command =>
       }
       // The menu and inquirer load only here, so other commands start fast.
       const { runMenu } = await import('../ui/menu.js');
-      await runMenu(ctx);
+      // Ctrl-C ends the menu with 130, the exit status of a program interrupted by SIGINT.
+      if ((await runMenu(ctx)) === 'interrupted') process.exitCode = INTERRUPTED;
     });

@@ -15,6 +15,7 @@ interface ScheduleFlags extends SharedRefreshFlags {
   runNow?: boolean;
   timezone?: string;
   concurrency?: number;
+  metricsPort?: string;
 }
 
 function refreshJob(ctx: AppContext, options: RefreshOptions, cron: string, source: string): Job {
@@ -76,6 +77,7 @@ export const scheduleCommand = (): Command =>
     .option('--timeout <min>', 'minutes to wait for each run', positiveNumber, 60)
     .option('--poll-interval <sec>', 'seconds between status polls', positiveNumber, 10)
     .option('--concurrency <n>', 'requests in flight for the check job (default 8)', wholeNumber(1))
+    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (default: $METRICS_PORT; bound to $METRICS_HOST or 127.0.0.1)')
     .addOption(new Option('--artifact-wait <sec>', 'seconds to wait for the artifact to appear').argParser(seconds).default(60).hideHelp())
     .addHelpText(
       'after',
@@ -85,13 +87,23 @@ one JSON object per line. A tick that finds the previous run of its job still go
 logged; a failing run is logged and the scheduler keeps going. SIGINT/SIGTERM abort the running
 job (locks released, no half-written file) and exit 0.
 
+With --metrics-port (or METRICS_PORT), /metrics serves the pool and job metrics for Prometheus and
+/healthz answers 200 while the last run of each job succeeded, 503 otherwise. With NOTIFY_URL set,
+failed refreshes, short or empty keys and mass invalidations are posted to the webhooks.
+
 Examples:
   cookie-pool schedule --run-now
+  cookie-pool schedule --check-cron "30 * * * *" --metrics-port 9464
   cookie-pool schedule --cron "0 */4 * * *" --check-cron "30 * * * *" --json >> /var/log/cookie-pool.jsonl`,
     )
     .action(async (flags: ScheduleFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
+      if (ctx.pool.backend === 'proxy') {
+        // A given PROXY_ADMIN_TOKEN expires after 24 h: a scheduler must be able to log in again.
+        const { requireRenewableLogin } = await import('../store/proxy.js');
+        requireRenewableLogin(ctx.env);
+      }
       const { Scheduler, formatEvent, validateCron } = await import('../services/scheduler.js');
       const cronSource = flags.cron !== undefined ? '--cron' : 'REFRESH_CRON';
       const cron = flags.cron ?? envString(ctx.env, 'REFRESH_CRON', DEFAULT_REFRESH_CRON);
@@ -105,13 +117,24 @@ Examples:
       }
       if (flags.checkCron !== undefined) await validateCron(flags.checkCron, '--check-cron');
 
+      // Alerts and metrics (SPEC §11): a bad setting or a taken port stops it before any job runs.
+      const { notifySettings } = await import('../services/notify.js');
+      notifySettings(ctx.env);
+      const { metricsSettings, SchedulerMetrics } = await import('../services/metrics.js');
+      const served = metricsSettings(ctx.env, flags.metricsPort);
+      const metrics = served ? await SchedulerMetrics.create(ctx) : undefined;
+
       // number=auto sizes for the retirements expected before this schedule's next run.
       const schedule = { cron, source: cronSource, ...(flags.timezone !== undefined ? { timezone: flags.timezone } : {}) };
       const jobs = [refreshJob(ctx, { ...refreshOptions(flags, cmd), schedule }, cron, cronSource)];
       if (flags.checkCron !== undefined) jobs.push(checkJob(ctx, flags, flags.checkCron));
 
-      const emit = (e: SchedulerEvent) => io.out(io.json ? JSON.stringify(e) : formatEvent(e));
+      const emit = (e: SchedulerEvent) => {
+        metrics?.observe(e);
+        io.out(io.json ? JSON.stringify(e) : formatEvent(e));
+      };
       const scheduler = new Scheduler(jobs, emit);
+      if (metrics && served) emit({ time: new Date().toISOString(), event: 'metrics', url: await metrics.listen(served) });
 
       await new Promise<void>((resolve, reject) => {
         let stopping = false;
@@ -130,5 +153,6 @@ Examples:
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
         scheduler.start({ runNow: flags.runNow, timezone: flags.timezone }).catch(reject);
-      });
+        // The metrics server closes with the scheduler (or when it cannot start).
+      }).finally(() => metrics?.close());
     });

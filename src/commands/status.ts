@@ -14,7 +14,10 @@ export const statusCommand = (): Command =>
 export async function printStatus(ctx: AppContext): Promise<void> {
   const { io } = ctx;
   const min = minCookieCount(ctx.env);
-  const report = statusReport(await ctx.pool.read(), min, ctx.nowSec());
+  const snapshot = await ctx.pool.read();
+  const report = statusReport(snapshot, min, ctx.nowSec());
+  const ignored = snapshot.ignored ?? [];
+  const ignoredView = ignored.length ? await import('../ui/ignored-lines.js') : undefined;
   // The forecast (SPEC §10) once the history spans two days; undefined before (no column, no field).
   const { statusForecast } = await import('../services/history.js');
   const dry = await statusForecast(ctx, Object.fromEntries(report.keys.map((k) => [k.apiKey, k.cookies])), min);
@@ -26,6 +29,7 @@ export async function printStatus(ctx: AppContext): Promise<void> {
       })),
       invalid: report.invalid,
       minCookieCount: report.minCookieCount,
+      ...(ignoredView ? { ignoredLines: ignoredView.ignoredLinesJson(io, ignored) } : {}),
     });
     return;
   }
@@ -54,6 +58,7 @@ export async function printStatus(ctx: AppContext): Promise<void> {
   const below = report.keys.filter((k) => k.belowMin).length;
   io.out(`\n${report.keys.length} key(s), ${below} below minimum ${min}; ${report.invalid} cookie(s) in the invalid list.`);
   if (dry && report.keys.length) io.out('RUNS DRY: when each key falls below the minimum at its retirement rate of the last 7 days (UTC; see cookie-pool history).');
+  ignoredView?.printIgnoredLines(io, ignored);
 }
 
 /** The forecast cell: `2026-04-10 14:00` (UTC), `now` when already below, `-` when no cookie retired. */

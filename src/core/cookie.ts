@@ -27,6 +27,8 @@ export type ParseResult = { ok: true; cookie: Cookie } | { ok: false; reason: 'm
 const SEPARATOR_ENCODED = /%3a%3a/i;
 /** Three base64url parts (the signature may be empty), checked in one pass. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+={0,2}\.([A-Za-z0-9_-]+={0,2})\.(?:[A-Za-z0-9_-]+={0,2})?$/;
+/** The largest `exp` a Date can represent (8.64e15 ms). */
+const MAX_EXP_SEC = 8.64e12;
 const QUOTES = /^["'`]+|["'`]+$/g;
 /** A character that normalisation strips from either end (`\s` is exactly what `trim()` removes). */
 const EDGE = /[\s"'`]/;
@@ -104,6 +106,8 @@ export function parseCookie(input: string): ParseResult {
     if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) {
       return { ok: false, reason: 'malformed', detail: '`exp` is not a number' };
     }
+    // Beyond the range of a Date (year 275760): no real session ends then, and no table could show it.
+    if (Math.abs(payload.exp) > MAX_EXP_SEC) return { ok: false, reason: 'malformed', detail: '`exp` is out of range' };
     exp = payload.exp;
   }
   let userId: string | undefined;

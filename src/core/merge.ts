@@ -7,6 +7,24 @@ import { cookieIdentity, emptyRejections, isExpired, parseCookie, type RefusalRe
 export type RefreshMode = 'append' | 'replace';
 export type KeyMap = Record<string, string[]>;
 
+/**
+ * A new KeyMap without a prototype: api keys named `__proto__`, `constructor` or `toString` are
+ * own keys like any other (with `{}`, `keys.__proto__ = [...]` would set the prototype and vanish,
+ * and `keys.toString` would be a function). Insertion order is kept, so `JSON.stringify` writes
+ * the keys in order, `__proto__` as an ordinary key. Build every KeyMap with this.
+ */
+export function newKeyMap(from?: KeyMap): KeyMap {
+  const map = Object.create(null) as KeyMap;
+  // Assignment on a null-prototype object defines an own property, `__proto__` included.
+  if (from) for (const k of Object.keys(from)) map[k] = from[k]!;
+  return map;
+}
+
+/** The cookies of `apiKey` when the map holds that key itself (never an inherited property). */
+export function keyCookies(keys: KeyMap, apiKey: string): string[] | undefined {
+  return Object.hasOwn(keys, apiKey) ? keys[apiKey] : undefined;
+}
+
 export interface MergeInput {
   keys: KeyMap;
   invalid: string[];
@@ -108,7 +126,7 @@ export function planMerge(input: MergeInput): MergePlan {
     for (const t of targets) assigned.set(t, accepted);
   } else if (targets.length > 1) {
     // Fewest first: the count a key will hold after the merge (in replace mode its old cookies go).
-    const load = targets.map((t) => (mode === 'replace' ? 0 : (keys[t]?.length ?? 0)));
+    const load = targets.map((t) => (mode === 'replace' ? 0 : (keyCookies(keys, t)?.length ?? 0)));
     const buckets = targets.map(() => [] as string[]);
     for (const cookie of accepted) {
       let best = 0;
@@ -119,15 +137,16 @@ export function planMerge(input: MergeInput): MergePlan {
     targets.forEach((t, i) => assigned.set(t, buckets[i]!));
   }
 
-  const nextKeys: KeyMap = { ...keys };
+  const nextKeys = newKeyMap(keys);
   let nextInvalid = invalid;
   let keysChanged = false;
   const perKey: KeyOutcome[] = [];
   for (const t of targets) {
-    const old = keys[t] ?? [];
+    const held = keyCookies(keys, t);
+    const old = held ?? [];
     const fresh = assigned.get(t) ?? [];
     let retired = 0;
-    if (!(t in keys)) keysChanged = true;
+    if (held === undefined) keysChanged = true;
     if (fresh.length === 0) {
       nextKeys[t] = old;
     } else if (mode === 'replace') {

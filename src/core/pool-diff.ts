@@ -30,7 +30,7 @@ export interface PoolDiff {
   invalidCleared: boolean;
 }
 
-const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+const hasOwn = (o: object, k: string): boolean => Object.hasOwn(o, k);
 
 function identities(list: readonly string[]): Set<string> {
   const s = new Set<string>();

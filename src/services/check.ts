@@ -10,8 +10,9 @@
  * store as it is at that moment; `unknown` is never marked.
  */
 import { cookieIdentity, isExpired, parseCookie, type Cookie } from '../core/cookie.js';
-import type { KeyMap } from '../core/merge.js';
-import { envString } from '../config.js';
+import { keyNameForDisplay } from '../core/key-name.js';
+import { keyCookies, newKeyMap } from '../core/merge.js';
+import { envString, minCookieCount } from '../config.js';
 import type { AppContext } from '../context.js';
 import { checkUsage, DEFAULT_REQUEST_TIMEOUT_SEC, type UsageClientOptions, type UsageResult } from '../cursor/usage.js';
 import { UsageError } from '../errors.js';
@@ -121,6 +122,8 @@ interface Entry {
  */
 export async function runCheck(ctx: AppContext, options: CheckOptions = {}, progress?: CheckProgress): Promise<CheckReport> {
   const { concurrency, timeoutMs } = validateOptions(options);
+  // A bad alert setting stops a retiring check before it asks anything (exit 2).
+  if (options.markInvalid) (await import('./notify.js')).notifySettings(ctx.env);
   const { recordRun } = await import('./history.js');
   return recordRun(ctx, 'check', (c) => checkPool(c, options, progress, concurrency, timeoutMs), (r) => ({
     facts: { checked: r.checked, valid: r.valid, invalid: r.invalid, expired: r.expired, unknown: r.unknown, marked: r.marked },
@@ -140,7 +143,7 @@ async function checkPool(
   const wanted = options.keys && options.keys.length > 0 ? [...new Set(options.keys)] : Object.keys(snapshot.keys);
   const missing = wanted.filter((k) => !Object.hasOwn(snapshot.keys, k));
   if (missing.length > 0) {
-    throw new UsageError(`no such api key: ${missing.map((k) => JSON.stringify(k)).join(', ')}`, 'see: cookie-pool keys list');
+    throw new UsageError(`no such api key: ${missing.map((k) => `"${keyNameForDisplay(k)}"`).join(', ')}`, 'see: cookie-pool keys list');
   }
 
   const nowSec = ctx.nowSec();
@@ -148,7 +151,7 @@ async function checkPool(
   const probes: Cookie[] = [];
   const probeOf = new Map<string, number>();
   for (const apiKey of wanted) {
-    for (const raw of snapshot.keys[apiKey] ?? []) {
+    for (const raw of keyCookies(snapshot.keys, apiKey) ?? []) {
       const entry: Entry = { apiKey, cookie: raw };
       entries.push(entry);
       const parsed = parseCookie(raw);
@@ -195,7 +198,7 @@ async function checkPool(
   });
 
   const count = (s: CheckStatus) => results.filter((r) => r.status === s).length;
-  const marked = options.markInvalid ? await markInvalid(ctx, results) : 0;
+  const marked = options.markInvalid ? await markInvalid(ctx, results, { keys: options.keys, signal: options.signal }) : 0;
   return {
     checked: results.length,
     valid: count('valid'),
@@ -210,18 +213,35 @@ async function checkPool(
 }
 
 /**
+ * Move the `invalid` and `expired` cookies to the invalid list (see retireDead), then, with
+ * NOTIFY_URL set, alert on a mass invalidation and on keys left short (SPEC §11). `keys`: the keys
+ * checked (default every key). Returns how many distinct cookies were moved.
+ */
+export async function markInvalid(
+  ctx: AppContext,
+  results: readonly CheckResult[],
+  scope: { keys?: string[]; signal?: AbortSignal } = {},
+): Promise<number> {
+  const { notifierFor } = await import('./notify.js');
+  const notifier = notifierFor(ctx);
+  const moved = await retireDead(ctx, results);
+  await notifier?.afterCheck(results, moved, { keys: scope.keys, minCount: minCookieCount(ctx.env) }, scope.signal);
+  return moved;
+}
+
+/**
  * Move the `invalid` and `expired` cookies to the invalid list in one locked write, on the store
  * as it is now: each is removed from every key by identity, and added once to the invalid list
  * (in the form found in the store) unless it is there already. A cookie that has left every key
  * in the meantime is left alone. Returns how many distinct cookies were moved.
  */
-export async function markInvalid(ctx: Pick<AppContext, 'pool'>, results: readonly CheckResult[]): Promise<number> {
+async function retireDead(ctx: Pick<AppContext, 'pool'>, results: readonly CheckResult[]): Promise<number> {
   const dead = new Set<string>();
   for (const r of results) if (r.status === 'invalid' || r.status === 'expired') dead.add(cookieIdentity(r.cookie));
   if (dead.size === 0) return 0;
   const applied = await ctx.pool.update((snap) => {
     const moved = new Map<string, string>();
-    const keys: KeyMap = {};
+    const keys = newKeyMap();
     let keysChanged = false;
     for (const [apiKey, cookies] of Object.entries(snap.keys)) {
       const kept: string[] = [];

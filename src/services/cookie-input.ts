@@ -4,10 +4,17 @@
  * such as `email,token` (the fields that are cookies are taken), or a JSON list of strings.
  */
 import { readFile } from 'node:fs/promises';
-import { normalizeCookieText, parseCookie } from '../core/cookie.js';
+import { extractCookies } from '../core/extract.js';
 import { UsageError } from '../errors.js';
 
-/** Split the text of a cookie file into candidates. */
+/**
+ * Split the text of a cookie file into candidates, with the extraction `import` uses (SPEC §5.7):
+ * every CSV field that is (or is meant to be) a cookie, deduplicated by identity, so a header row
+ * or an email column is not a "malformed cookie". A JSON list of strings is taken item by item
+ * (each then screened, so a bad item is reported). Before extraction, `#` comment lines are
+ * dropped and, on lines without quotes, spaces, tabs and semicolons separate fields like commas
+ * (cookies pasted on one line).
+ */
 export function splitCookieText(text: string): string[] {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const trimmed = body.trim();
@@ -16,25 +23,15 @@ export function splitCookieText(text: string): string[] {
       const value: unknown = JSON.parse(trimmed);
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
     } catch {
-      // Not JSON after all: read it line by line.
+      // Not JSON after all: extract from it as from any text.
     }
   }
-  const out: string[] = [];
-  for (const rawLine of body.split(/\r?\n|\r/)) {
-    const line = rawLine.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    if (/[,;\t ]/.test(line)) {
-      const fields = line
-        .split(/[,;\s]+/)
-        .map(normalizeCookieText)
-        .filter((f) => f !== '');
-      const cookies = fields.filter((f) => parseCookie(f).ok);
-      // A row with no cookie in it is reported as one malformed candidate.
-      if (cookies.length) out.push(...cookies);
-      else out.push(line);
-    } else out.push(line);
+  const lines: string[] = [];
+  for (const line of body.split(/\r?\n|\r/)) {
+    if (line.trimStart().startsWith('#')) continue;
+    lines.push(line.includes('"') ? line : line.replace(/[\s;]+/g, ','));
   }
-  return out;
+  return extractCookies([lines.join('\n')]).cookies;
 }
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
@@ -45,7 +42,8 @@ async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
 
 /**
  * Collect candidates from arguments (`-` reads standard input) and `--from-file` paths
- * (`-` again standard input, read once). Order is kept.
+ * (`-` again standard input, read once). Order is kept. Sources that hold no cookie at all are
+ * "no cookies given" (exit 2).
  */
 export async function gatherCookies(args: readonly string[], fromFiles: readonly string[], stdin: NodeJS.ReadableStream): Promise<string[]> {
   let stdinText: string | undefined;
@@ -58,11 +56,13 @@ export async function gatherCookies(args: readonly string[], fromFiles: readonly
     if (a === '-') out.push(...(await fromStdin()));
     else out.push(a);
   }
+  const sources: string[] = [];
   for (const f of fromFiles) {
     if (f === '-') {
       out.push(...(await fromStdin()));
       continue;
     }
+    sources.push(f);
     let text: string;
     try {
       text = await readFile(f, 'utf8');
@@ -71,6 +71,12 @@ export async function gatherCookies(args: readonly string[], fromFiles: readonly
       throw new UsageError(`cannot read ${f}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
     out.push(...splitCookieText(text));
+  }
+  // Input was named but held no cookie (empty stdin, an empty file): "no cookies given", exit 2,
+  // as for `import` of the same input.
+  if (out.length === 0 && (args.length > 0 || fromFiles.length > 0)) {
+    if (stdinText !== undefined) sources.unshift('standard input');
+    throw new UsageError(`no cookies given: no cookie found in ${sources.join(', ')}`, 'give one cookie a line, CSV rows such as email,token, or a JSON list');
   }
   return out;
 }

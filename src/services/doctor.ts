@@ -271,6 +271,143 @@ async function autoNumberNow(ctx: AppContext): Promise<{ number: number | undefi
   return { number: sized.number, text: `refresh would ask for ${describeSizing(sized)} (for ${targets.map((t) => t.apiKey).join(', ')})` };
 }
 
+/** A running Cursor-To-OpenAI proxy that has the store loaded (SPEC §9.1): file writes would be lost. */
+async function liveProxyCheck(ctx: AppContext): Promise<Outcome> {
+  if (process.platform !== 'linux') return skip('running processes are only inspected on Linux');
+  const paths = storePaths(ctx.env, ctx.dataDirFlag);
+  const { runningProxiesFor } = await import('../store/proxy-guard.js');
+  const found = await runningProxiesFor(paths);
+  if (found.length === 0) return ok(`no running Cursor-To-OpenAI proxy has ${paths.dataDir} loaded`);
+  const list = found.map((p) => `pid ${p.pid} (${p.command}) in ${p.folder}`).join('; ');
+  if (ctx.pool.backend === 'proxy') return ok(`${list}: changes go through its admin API (proxy backend)`);
+  return fail(
+    `a running proxy has this store loaded: ${list}; it keeps the pool in memory, so file writes would be erased by its next save (cookie-pool refuses them)`,
+    'set PROXY_ADMIN_URL, PROXY_ADMIN_USER and PROXY_ADMIN_PASSWORD in .env to use the proxy backend',
+  );
+}
+
+/** How long before its expiry a PROXY_ADMIN_TOKEN is worth a warning. */
+const TOKEN_WARN_SEC = 3 * 3600;
+
+/**
+ * The proxy backend (SPEC §9.1): configuration, reachable, login accepted, keys readable, the
+ * given token's expiry, and whether the proxy still accepts tokens signed with its public default
+ * JWT_SECRET. Only reads: one login, GETs.
+ */
+function proxySteps(ctx: AppContext, timeoutMs: number): Step[] {
+  type ProxyModule = typeof import('../store/proxy.js');
+  let mod: ProxyModule | undefined;
+  let client: InstanceType<ProxyModule['ProxyAdminClient']> | undefined;
+  const load = async () => (mod ??= await import('../store/proxy.js'));
+  const hours = (sec: number) => (sec >= 5400 ? `${Math.round(sec / 3600)} h` : `${Math.max(1, Math.round(sec / 60))} min`);
+  const steps: Step[] = [
+    {
+      name: 'proxy-config',
+      run: async () => {
+        const { proxySettings, ProxyAdminClient } = await load();
+        let settings;
+        try {
+          settings = proxySettings(ctx.env);
+        } catch (e) {
+          return failFrom(e);
+        }
+        client = new ProxyAdminClient(settings, timeoutMs);
+        const how = settings.user && settings.password ? `logs in as ${settings.user}` : 'uses PROXY_ADMIN_TOKEN as is (no password to log in again)';
+        return ok(`PROXY_ADMIN_URL=${client.where}; ${how}`);
+      },
+    },
+    {
+      name: 'proxy-reach',
+      needs: ['proxy-config'],
+      run: async () => {
+        // /v1/admin/check needs no login and says whether an admin account exists.
+        const res = await client!.send('GET', '/v1/admin/check', { label: 'GET /v1/admin/check' });
+        const body: unknown = await res.json().catch(() => undefined);
+        const exists = body && typeof body === 'object' ? (body as { exists?: unknown }).exists : undefined;
+        if (res.status >= 500) return fail(`${client!.where} answers HTTP ${res.status}`, 'look at the proxy\'s log');
+        if (exists === false) {
+          return fail(`${client!.where} answers, but the proxy has no admin account yet`, `create one on ${client!.where}login.html, then put it in PROXY_ADMIN_USER / PROXY_ADMIN_PASSWORD`);
+        }
+        return ok(`${client!.where} answers (HTTP ${res.status}${exists === true ? ', admin account exists' : ''})`);
+      },
+    },
+    {
+      name: 'proxy-login',
+      needs: ['proxy-reach'],
+      run: async () => {
+        const { settings } = client!;
+        const canLogin = Boolean(settings.user && settings.password);
+        try {
+          // Without a token this logs in first; with one, it is tried and (with a password) replaced when refused.
+          await client!.call('GET', '/v1/api-keys', { label: 'GET /v1/api-keys' });
+        } catch (e) {
+          return failFrom(e);
+        }
+        if (!settings.token) return ok(`login accepted for ${settings.user}`);
+        return ok(canLogin ? `accepted (PROXY_ADMIN_TOKEN, or a fresh login as ${settings.user} when the token is refused)` : 'PROXY_ADMIN_TOKEN accepted');
+      },
+    },
+    {
+      name: 'proxy-keys',
+      needs: ['proxy-login'],
+      run: async () => {
+        const { ProxyPool } = await load();
+        let snap;
+        try {
+          snap = await new ProxyPool(client!).read();
+        } catch (e) {
+          return failFrom(e);
+        }
+        const names = Object.keys(snap.keys);
+        const cookies = names.reduce((n, k) => n + (snap.keys[k]?.length ?? 0), 0);
+        const detail = `${plural(names.length, 'api key')}, ${plural(cookies, 'cookie')}, ${plural(snap.invalid.length, 'cookie')} in the invalid list`;
+        if (names.length === 0) return warn(`readable, but ${detail}`, 'add a key: cookie-pool keys add <key> [cookie...]');
+        return ok(`readable: ${detail}`);
+      },
+    },
+    {
+      name: 'proxy-secret',
+      needs: ['proxy-reach'],
+      run: async () => {
+        const { signHs256 } = await load();
+        // A token as the proxy's own login signs it (jsonwebtoken: {username, iat, exp}, HS256),
+        // but with the public default secret of its models/admin.js.
+        const iat = Math.floor(Date.now() / 1000);
+        const forged = await signHs256({ username: client!.settings.user ?? 'admin', iat, exp: iat + 300 }, 'your-secret-key');
+        const res = await client!.send('GET', '/v1/api-keys', { label: 'GET /v1/api-keys', bearer: forged });
+        await res.body?.cancel().catch(() => undefined);
+        if (res.ok) {
+          return fail(
+            'the proxy accepts admin tokens signed with its public default JWT_SECRET ("your-secret-key"): anyone who can reach it can read and change the pool',
+            "set JWT_SECRET to a long random value in the proxy's .env (e.g. openssl rand -hex 32) and restart it",
+          );
+        }
+        if (res.status === 401 || res.status === 403) return ok('tokens signed with the default JWT_SECRET are refused');
+        return warn(`could not tell whether the default JWT_SECRET is in use (HTTP ${res.status} to a token signed with it)`);
+      },
+    },
+  ];
+  if (envString(ctx.env, 'PROXY_ADMIN_TOKEN') !== undefined) {
+    steps.splice(3, 0, {
+      name: 'proxy-token',
+      needs: ['proxy-config'],
+      run: async () => {
+        const { tokenExpiry } = await load();
+        const { settings } = client!;
+        const exp = tokenExpiry(settings.token!);
+        const fallback = settings.user && settings.password ? `; cookie-pool logs in as ${settings.user} when it is refused` : '';
+        const hint = settings.user && settings.password ? undefined : 'set PROXY_ADMIN_USER + PROXY_ADMIN_PASSWORD so cookie-pool can log in by itself';
+        if (exp === undefined) return warn(`PROXY_ADMIN_TOKEN has no expiry that can be read (not a JWT?)${fallback}`, hint);
+        const left = exp - Math.floor(Date.now() / 1000);
+        if (left <= 0) return warn(`PROXY_ADMIN_TOKEN expired ${hours(-left)} ago${fallback}`, hint);
+        if (left <= TOKEN_WARN_SEC) return warn(`PROXY_ADMIN_TOKEN expires in ${hours(left)}${fallback}`, hint);
+        return ok(`PROXY_ADMIN_TOKEN expires in ${hours(left)}${fallback}`);
+      },
+    });
+  }
+  return steps;
+}
+
 /** Run every check in order and return the report (`ok` false when any check failed). */
 export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const { env } = ctx;
@@ -318,6 +455,10 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
     ...(ctx.pool.backend !== 'proxy'
       ? [{ name: 'invalid-file', run: () => storeFileCheck(storePaths(ctx.env, ctx.dataDirFlag).invalidFile, 'invalid') }]
       : []),
+    ...(ctx.pool.backend === 'file' || ctx.pool.backend === 'proxy' ? [{ name: 'live-proxy', run: () => liveProxyCheck(ctx) }] : []),
+    ...(ctx.pool.backend === 'proxy' ? proxySteps(ctx, timeoutMs) : []),
+    // cursor-api's backends: their files or endpoint (src/services/doctor-token.ts).
+    ...(ctx.pool.backend === 'token-file' || ctx.pool.backend === 'token-api' ? await (await import('./doctor-token.js')).tokenBackendChecks(ctx) : []),
     { name: 'permissions', run: () => permissionsCheck(ctx) },
     { name: 'settings', run: async () => settingsCheck(ctx) },
     { name: 'refresh-cron', run: () => cronCheck(ctx) },
@@ -576,6 +717,9 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
       },
     },
     { name: 'cursor-web', run: () => cursorCheck(ctx, opts.online === true, timeoutMs) },
+    // Alerts and metrics (SPEC §11), in services/doctor-monitoring.ts.
+    { name: 'notify', run: async () => (await import('./doctor-monitoring.js')).notifyCheck(ctx, opts.online === true, timeoutMs) },
+    { name: 'metrics', run: async () => (await import('./doctor-monitoring.js')).metricsCheck(ctx) },
   ];
 
   const checks: DoctorCheck[] = [];

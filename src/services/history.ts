@@ -15,8 +15,8 @@
  * - Nothing is recorded when nothing changed; a failed append is a warning, never a failure.
  */
 import { mkdir, open, rename, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { envString, type Env } from '../config.js';
+import { dirname, join } from 'node:path';
+import { envString, resolvePath, storePaths, type Env } from '../config.js';
 import type { AppContext } from '../context.js';
 import { cookieIdentity, maskSecret } from '../core/cookie.js';
 import {
@@ -41,10 +41,20 @@ export const HISTORY_MAX_BYTES = 10 * 1024 * 1024;
 /** Rotated files kept (`.1` … `.5`): with the live one, about 60 MiB of history at most. */
 export const HISTORY_KEEP = 5;
 
-/** The history file: HISTORY_FILE, else `<state dir>/.cookie-pool/history.jsonl`. */
-export function historyFile(env: Env, stateDir: string, cwd = process.cwd()): string {
-  const set = envString(env, 'HISTORY_FILE');
-  return set ? resolve(cwd, set) : join(stateDir, '.cookie-pool', 'history.jsonl');
+/** What locates the history: the configuration, the backend and the state folder. */
+export type HistoryContext = Pick<AppContext, 'env' | 'stateDir' | 'dataDirFlag' | 'io' | 'nowMs'> & { pool: Pick<Pool, 'backend'> };
+
+/**
+ * The history file: HISTORY_FILE, else `.cookie-pool/history.jsonl` in the folder of the store —
+ * for the file backend beside the keys file, as its lock and backups are ($DATA_DIR unless
+ * API_KEYS_FILE puts the file elsewhere: a run from another folder then leaves nothing behind
+ * there), for the other backends in the state folder.
+ */
+export function historyFile(ctx: Omit<HistoryContext, 'io' | 'nowMs'>, cwd = process.cwd()): string {
+  const set = envString(ctx.env, 'HISTORY_FILE');
+  if (set) return resolvePath(ctx.env, set, 'HISTORY_FILE', cwd);
+  const folder = ctx.pool.backend === 'file' ? dirname(storePaths(ctx.env, ctx.dataDirFlag, cwd).keysFile) : ctx.stateDir;
+  return join(folder, '.cookie-pool', 'history.jsonl');
 }
 
 /**
@@ -225,7 +235,7 @@ export interface SummaryRequest extends Omit<SummaryOptions, 'nowMs'> {
 }
 
 /** Stream the history into a summary; one warning for damaged lines. */
-export async function summarizeHistory(ctx: Pick<AppContext, 'env' | 'stateDir' | 'io' | 'nowMs'>, req: SummaryRequest): Promise<{ summary: HistorySummary; stats: ReadStats; file: string }> {
+export async function summarizeHistory(ctx: HistoryContext, req: SummaryRequest): Promise<{ summary: HistorySummary; stats: ReadStats; file: string }> {
   const log = historyRecorder(ctx).log;
   const nowMs = ctx.nowMs();
   const sinceMs = req.sinceMs ?? nowMs - DEFAULT_WINDOW_DAYS * DAY_MS;
@@ -268,10 +278,10 @@ export class HistoryRecorder {
 const recorders = new WeakMap<object, HistoryRecorder>();
 
 /** The recorder of a context (one per context). */
-export function historyRecorder(ctx: Pick<AppContext, 'env' | 'stateDir' | 'io' | 'nowMs'>): HistoryRecorder {
+export function historyRecorder(ctx: HistoryContext): HistoryRecorder {
   let r = recorders.get(ctx);
   if (!r) {
-    r = new HistoryRecorder(new HistoryLog(historyFile(ctx.env, ctx.stateDir), { maxBytes: maxBytesFromEnv(ctx.env) }), ctx.io, () => ctx.nowMs());
+    r = new HistoryRecorder(new HistoryLog(historyFile(ctx), { maxBytes: maxBytesFromEnv(ctx.env) }), ctx.io, () => ctx.nowMs());
     recorders.set(ctx, r);
   }
   return r;
@@ -479,7 +489,7 @@ export async function recordRun<T>(
  * no history file or under two days of history; only then is the file read (streamed).
  */
 export async function statusForecast(
-  ctx: Pick<AppContext, 'env' | 'stateDir' | 'io' | 'nowMs'>,
+  ctx: HistoryContext,
   current: Record<string, number>,
   minCookieCount: number,
 ): Promise<Map<string, string | null> | undefined> {

@@ -4,7 +4,7 @@
  * writes the invalid list first. Cookies are matched by identity (their JWT), so any form matches.
  */
 import { cookieIdentity, emptyRejections, parseCookie, type RefusalReason } from '../core/cookie.js';
-import { identitySet, type KeyMap } from '../core/merge.js';
+import { identitySet, newKeyMap, type KeyMap } from '../core/merge.js';
 import type { Change, Snapshot } from '../store/pool.js';
 import type { Refusal } from './pool.js';
 
@@ -44,7 +44,7 @@ export interface PurgeResult {
 
 /** Remove every cookie whose identity is in `ids` from every key. */
 function removeFromKeys(keys: KeyMap, ids: ReadonlySet<string>): { keys: KeyMap; removed: number; perKey: KeyRemoval[] } {
-  const next: KeyMap = {};
+  const next = newKeyMap();
   const perKey: KeyRemoval[] = [];
   let removed = 0;
   for (const [apiKey, list] of Object.entries(keys)) {

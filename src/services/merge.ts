@@ -5,6 +5,7 @@
 import { maskSecret, type RefusalReason } from '../core/cookie.js';
 import { planMerge, type KeyOutcome, type RefreshMode } from '../core/merge.js';
 import type { Pool, Snapshot } from '../store/pool.js';
+import { assertNewKeyName } from './pool.js';
 
 export interface MergeRequest {
   candidates: string[];
@@ -33,6 +34,8 @@ export interface MergeReport {
 export async function mergeIntoStore(store: Pool, req: MergeRequest, nowSec: number): Promise<MergeReport> {
   const decide = (snapshot: Snapshot) => {
     const targets = typeof req.targets === 'function' ? req.targets(snapshot) : req.targets;
+    // A target the store lacks is created by the merge: the key-name rule applies to it.
+    for (const t of targets) if (!Object.hasOwn(snapshot.keys, t)) assertNewKeyName(t);
     const plan = planMerge({ ...snapshot, candidates: req.candidates, targets, mode: req.mode, share: req.share, nowSec });
     const result: MergeReport = {
       harvested: req.candidates.length,

@@ -4,7 +4,8 @@
  * Linear in the number of cookies: identity sets, no scans inside loops.
  */
 import { cookieIdentity, emptyRejections, parseCookie, type RefusalReason } from '../core/cookie.js';
-import { identitySet, planMerge, screenCandidates, type KeyMap } from '../core/merge.js';
+import { keyNameForDisplay, newKeyNameProblem } from '../core/key-name.js';
+import { identitySet, keyCookies, newKeyMap, planMerge, screenCandidates, type KeyMap } from '../core/merge.js';
 import { UsageError } from '../errors.js';
 import type { Change, Snapshot } from '../store/pool.js';
 
@@ -12,10 +13,15 @@ export interface Refusal {
   /** The candidate as given (mask before display). */
   cookie: string;
   reason: RefusalReason;
-  /** Why, in words: "not a JWT with a JSON payload", "already in the store", ... */
+  /** Why, in words: "not a JWT with a JSON payload", "already under api key \"sk-b\"", ... */
   detail: string;
   /** The key it was meant for (import-env). */
   apiKey?: string;
+  /**
+   * A duplicate already held by another api key: that key. Unlike a cookie the target key holds
+   * already (nothing to do), this counts as a refusal for the exit code.
+   */
+  heldBy?: string;
 }
 
 export interface AddCookiesResult {
@@ -71,34 +77,51 @@ export function exitCodeFor(done: number, failed: number): 0 | 1 | 3 {
   return done > 0 ? 3 : 1;
 }
 
-/** Refusals that count as failures: a cookie already present ("duplicate") is merely nothing to do. */
+/**
+ * Refusals that count as failures: a cookie the key holds already, or repeated in the input, is
+ * merely nothing to do; one held by another api key is refused (it names that key).
+ */
 export function failedRefusals(refusals: readonly Refusal[]): number {
   let n = 0;
-  for (const r of refusals) if (r.reason !== 'duplicate') n++;
+  for (const r of refusals) if (r.reason !== 'duplicate' || r.heldBy !== undefined) n++;
   return n;
 }
 
-export function validateApiKey(apiKey: string): string {
-  if (apiKey.trim() === '' || /\s/.test(apiKey)) {
-    throw new UsageError(`api key ${JSON.stringify(apiKey)} is empty or contains whitespace`);
+/**
+ * The key-name rule (src/core/key-name.ts) for a key about to be CREATED: exit 2 with the reason
+ * (a cookie given as the name is masked). Existing keys are used whatever their name.
+ */
+export function assertNewKeyName(apiKey: string, where?: string): string {
+  const problem = newKeyNameProblem(apiKey);
+  if (problem !== undefined) {
+    throw new UsageError(`${where ? `${where}: ` : ''}${problem}`, 'an api key name is one word without spaces, such as sk-team-a');
   }
   return apiKey;
 }
 
-function unknownKey(apiKey: string, keys: KeyMap): UsageError {
+/** An unknown key: exit 2 naming it (masked when it is a cookie) and the keys there are. */
+export function unknownKey(apiKey: string, keys: KeyMap): UsageError {
   const known = Object.keys(keys);
-  const list = known.length ? `known keys: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''}` : 'the store has no api keys';
-  return new UsageError(`no api key "${apiKey}" (${list})`, 'create it with: cookie-pool keys add <key> [cookie...]');
+  const list = known.length
+    ? `known keys: ${known.slice(0, 10).map(keyNameForDisplay).join(', ')}${known.length > 10 ? ', …' : ''}`
+    : 'the store has no api keys';
+  return new UsageError(`no api key "${keyNameForDisplay(apiKey)}" (${list})`, 'create it with: cookie-pool keys add <key> [cookie...]');
 }
 
-/** Attach a reason in words to each refusal. */
+/**
+ * Attach a reason in words to each refusal. `holders` tells which api key holds a cookie (by
+ * identity) in the store; `target` is the key the cookies were meant for, named in each refusal
+ * when `labelled` (import-env, several keys at once).
+ */
 export function describeRefusals(
   refusals: readonly { cookie: string; reason: RefusalReason }[],
-  inStore: ReadonlySet<string>,
-  apiKey?: string,
+  holders: ReadonlyMap<string, string>,
+  target: string,
+  labelled = false,
 ): Refusal[] {
   return refusals.map(({ cookie, reason }) => {
     let detail: string;
+    let heldBy: string | undefined;
     switch (reason) {
       case 'malformed': {
         const p = parseCookie(cookie);
@@ -111,18 +134,34 @@ export function describeRefusals(
       case 'known-invalid':
         detail = 'it is in the invalid list';
         break;
-      case 'duplicate':
-        detail = inStore.has(cookieIdentity(cookie)) ? 'already in the store' : 'repeated in the input';
+      case 'duplicate': {
+        const holder = holders.get(cookieIdentity(cookie));
+        if (holder === undefined) detail = 'repeated in the input';
+        else if (holder === target) detail = `already in api key "${keyNameForDisplay(target)}"`;
+        else {
+          heldBy = holder;
+          detail = `already under api key "${keyNameForDisplay(holder)}"`;
+        }
         break;
+      }
     }
-    return apiKey === undefined ? { cookie, reason, detail } : { cookie, reason, detail, apiKey };
+    return { cookie, reason, detail, ...(labelled ? { apiKey: target } : {}), ...(heldBy !== undefined ? { heldBy } : {}) };
   });
 }
 
-function storeIdentities(keys: KeyMap): Set<string> {
-  const set = new Set<string>();
-  for (const list of Object.values(keys)) for (const c of list) set.add(cookieIdentity(c));
-  return set;
+/**
+ * The api key holding each cookie of the store, by identity (the first key, when several do).
+ * Built only when a refusal needs naming: one pass over the store.
+ */
+function storeHolders(keys: KeyMap): Map<string, string> {
+  const holders = new Map<string, string>();
+  for (const apiKey of Object.keys(keys)) {
+    for (const c of keys[apiKey]!) {
+      const id = cookieIdentity(c);
+      if (!holders.has(id)) holders.set(id, apiKey);
+    }
+  }
+  return holders;
 }
 
 /**
@@ -137,12 +176,14 @@ export function addCookies(
   nowSec: number,
   opts: { create?: boolean } = {},
 ): Change<AddCookiesResult> {
-  validateApiKey(apiKey);
   const exists = Object.hasOwn(snap.keys, apiKey);
-  if (!exists && !opts.create) throw unknownKey(apiKey, snap.keys);
+  if (!exists) {
+    if (!opts.create) throw unknownKey(apiKey, snap.keys);
+    assertNewKeyName(apiKey);
+  }
   const plan = planMerge({ keys: snap.keys, invalid: snap.invalid, candidates, targets: [apiKey], mode: 'append', share: false, nowSec });
   const outcome = plan.perKey[0]!;
-  const refusals = plan.refusals.length ? describeRefusals(plan.refusals, storeIdentities(snap.keys)) : [];
+  const refusals = plan.refusals.length ? describeRefusals(plan.refusals, storeHolders(snap.keys), apiKey) : [];
   const result: AddCookiesResult = {
     apiKey,
     created: !exists,
@@ -162,7 +203,7 @@ export function removeCookies(
   cookies: readonly string[],
   opts: { invalidate?: boolean } = {},
 ): Change<RemoveCookiesResult> {
-  const old = Object.hasOwn(snap.keys, apiKey) ? snap.keys[apiKey]! : undefined;
+  const old = keyCookies(snap.keys, apiKey);
   if (!old) throw unknownKey(apiKey, snap.keys);
   const held = identitySet(old);
   const wanted = new Set<string>();
@@ -178,7 +219,9 @@ export function removeCookies(
   for (const c of old) (wanted.has(cookieIdentity(c)) ? gone : kept).push(c);
   const result: RemoveCookiesResult = { apiKey, before: old.length, removed: gone.length, after: kept.length, notFound, invalidated: 0 };
   if (gone.length === 0) return { result };
-  const change: Change<RemoveCookiesResult> = { keys: { ...snap.keys, [apiKey]: kept }, result };
+  const keys = newKeyMap(snap.keys);
+  keys[apiKey] = kept;
+  const change: Change<RemoveCookiesResult> = { keys, result };
   if (opts.invalidate) {
     const listed = identitySet(snap.invalid);
     const fresh: string[] = [];
@@ -198,22 +241,24 @@ export function removeCookies(
 /** Remove an api key with its cookies. */
 export function removeKey(snap: Snapshot, apiKey: string): Change<RemoveKeyResult> {
   if (!Object.hasOwn(snap.keys, apiKey)) throw unknownKey(apiKey, snap.keys);
-  const keys: KeyMap = {};
+  const keys = newKeyMap();
   for (const [k, v] of Object.entries(snap.keys)) if (k !== apiKey) keys[k] = v;
   return { keys, result: { apiKey, cookies: snap.keys[apiKey]!.length } };
 }
 
-/** Validate the value of `API_KEYS`: `{ key: cookie | [cookies] }`. */
-export function parseApiKeysEnv(value: unknown, name = 'API_KEYS'): Record<string, string[]> {
+/**
+ * Validate the value of `API_KEYS`: `{ key: cookie | [cookies] }`. Key names are checked by
+ * `importEnvKeys`, and only for keys it creates.
+ */
+export function parseApiKeysEnv(value: unknown, name = 'API_KEYS'): KeyMap {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new UsageError(`${name} must be a JSON object {"<apiKey>": "<cookie>" or ["<cookie>", ...]}`);
   }
-  const out: Record<string, string[]> = {};
+  const out = newKeyMap();
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (k.trim() === '' || /\s/.test(k)) throw new UsageError(`${name}: api key ${JSON.stringify(k)} is empty or contains whitespace`);
     if (typeof v === 'string') out[k] = [v];
     else if (Array.isArray(v) && v.every((c) => typeof c === 'string')) out[k] = v as string[];
-    else throw new UsageError(`${name}: the value of key "${k}" must be a cookie string or a list of cookie strings`);
+    else throw new UsageError(`${name}: the value of key "${keyNameForDisplay(k)}" must be a cookie string or a list of cookie strings`);
   }
   return out;
 }
@@ -222,11 +267,14 @@ export function parseApiKeysEnv(value: unknown, name = 'API_KEYS'): Record<strin
  * Merge `API_KEYS` into the store (`keys import-env`): missing keys are created, cookies are
  * screened as by `cookies add` (a cookie already under any key, or earlier in API_KEYS, is a duplicate).
  */
-export function importEnvKeys(snap: Snapshot, wanted: Record<string, string[]>, nowSec: number): Change<ImportEnvResult> {
-  const inStore = storeIdentities(snap.keys);
-  const existing = new Set(inStore);
+export function importEnvKeys(snap: Snapshot, wanted: KeyMap, nowSec: number): Change<ImportEnvResult> {
+  // Every key to create is checked before anything is decided: a bad name stops the whole import.
+  for (const apiKey of Object.keys(wanted)) if (!Object.hasOwn(snap.keys, apiKey)) assertNewKeyName(apiKey, 'API_KEYS');
+  const existing = new Set<string>();
+  for (const list of Object.values(snap.keys)) for (const c of list) existing.add(cookieIdentity(c));
+  let holders: Map<string, string> | undefined;
   const knownInvalid = identitySet(snap.invalid);
-  const keys: KeyMap = { ...snap.keys };
+  const keys = newKeyMap(snap.keys);
   const rejected = emptyRejections();
   const refusals: Refusal[] = [];
   const perKey: ImportEnvKey[] = [];
@@ -238,7 +286,7 @@ export function importEnvKeys(snap: Snapshot, wanted: Record<string, string[]>, 
     const screened = screenCandidates(candidates, existing, knownInvalid, nowSec);
     for (const c of screened.accepted) existing.add(cookieIdentity(c));
     for (const r of Object.keys(rejected) as RefusalReason[]) rejected[r] += screened.rejected[r];
-    refusals.push(...describeRefusals(screened.refusals, inStore, apiKey));
+    if (screened.refusals.length) refusals.push(...describeRefusals(screened.refusals, (holders ??= storeHolders(snap.keys)), apiKey, true));
     if (created || screened.accepted.length) {
       keys[apiKey] = old.concat(screened.accepted);
       changed = true;

@@ -9,11 +9,13 @@
 import { join } from 'node:path';
 import { envBool, envString, minCookieCount, refreshMode } from '../config.js';
 import type { AppContext } from '../context.js';
-import type { RefreshMode } from '../core/merge.js';
+import { keyCookies, type RefreshMode } from '../core/merge.js';
 import { OperationalError } from '../errors.js';
 import type { Snapshot } from '../store/pool.js';
 import { acquireLock } from '../store/lock.js';
+import { requireMultiKey } from '../store/open.js';
 import type { MergeReport } from './merge.js';
+import { assertNewKeyName } from './pool.js';
 import type { ScheduleInfo } from './sizing.js';
 
 export interface RefreshOptions {
@@ -82,12 +84,14 @@ export function decideTargets(
   opts: { keys?: string[]; force?: boolean; minCount: number },
 ): { targets: TargetInfo[]; reason?: string } {
   const named = [...new Set(opts.keys ?? [])];
+  // A named key the store lacks will be created: refuse a bad name before any workflow runs.
+  for (const k of named) if (!Object.hasOwn(snapshot.keys, k)) assertNewKeyName(k, '--key');
   const candidates = named.length ? named : Object.keys(snapshot.keys);
   if (candidates.length === 0) {
     return { targets: [], reason: 'the store has no api keys (add one with `cookie-pool keys add <key>`, or pass --key)' };
   }
   const targets = candidates
-    .map((apiKey) => ({ apiKey, cookies: snapshot.keys[apiKey]?.length ?? 0 }))
+    .map((apiKey) => ({ apiKey, cookies: keyCookies(snapshot.keys, apiKey)?.length ?? 0 }))
     .filter((t) => opts.force || t.cookies < opts.minCount);
   if (targets.length === 0) {
     const which = named.length ? (named.length === 1 ? `key ${named[0]} holds` : 'the given keys hold') : 'every key holds';
@@ -100,14 +104,44 @@ function abortCheck(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
+/** What a refresh had reached when it failed, for its alert (SPEC §11). */
+export interface RefreshTrace {
+  targets?: string[];
+  runUrl?: string;
+}
+
+/**
+ * The pipeline with its alerts (SPEC §11, src/services/notify.ts): with NOTIFY_URL set, a failed
+ * refresh, keys still short after it and its first success after failures are sent to the
+ * webhooks. A bad alert setting stops the refresh before it starts (exit 2); a delivery failure
+ * never changes its outcome.
+ */
+export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, signal?: AbortSignal): Promise<RefreshOutcome> {
+  const { notifierFor } = await import('./notify.js');
+  // Checked even for a dry run, which otherwise sends nothing.
+  const notifier = notifierFor(ctx);
+  if (!notifier || opts.dryRun) return recordedRefresh(ctx, opts, signal);
+  const scope = { keys: opts.keys, minCount: opts.minCount ?? minCookieCount(ctx.env) };
+  const trace: RefreshTrace = {};
+  let outcome: RefreshOutcome;
+  try {
+    outcome = await recordedRefresh(ctx, opts, signal, trace);
+  } catch (e) {
+    await notifier.afterRefreshFailure(e, trace, scope, signal);
+    throw e;
+  }
+  await notifier.afterRefresh(outcome, scope, signal);
+  return outcome;
+}
+
 /**
  * The refresh, recorded in the history (SPEC §10): one `refresh` event with the run id, what was
  * harvested, added and retired, the duration, or `ok:false` and the error. A refresh with nothing
  * to do, a dry run and one that found the refresh lock taken (another run's) record nothing.
  */
-export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, signal?: AbortSignal): Promise<RefreshOutcome> {
+async function recordedRefresh(ctx: AppContext, opts: RefreshOptions, signal?: AbortSignal, trace: RefreshTrace = {}): Promise<RefreshOutcome> {
   const { recordRun } = await import('./history.js');
-  return recordRun(ctx, 'refresh', (c) => refreshPipeline(c, opts, signal), (outcome) => {
+  return recordRun(ctx, 'refresh', (c) => refreshPipeline(c, opts, signal, trace), (outcome) => {
     if (outcome.status !== 'merged') return undefined;
     const r = outcome.report;
     return {
@@ -120,7 +154,7 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
   });
 }
 
-async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: AbortSignal): Promise<RefreshOutcome> {
+async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: AbortSignal, trace: RefreshTrace = {}): Promise<RefreshOutcome> {
   const { io, env } = ctx;
   const mode = opts.mode ?? refreshMode(env);
   const minCount = opts.minCount ?? minCookieCount(env);
@@ -132,8 +166,13 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
   const artifactName = envString(env, 'ARTIFACT_NAME');
 
   // 1. Targets.
-  const { targets, reason } = decideTargets(await ctx.pool.read(), { keys: opts.keys, force: opts.force, minCount });
+  const snapshot = await ctx.pool.read();
+  // A one-pool backend (cursor-api) cannot create a named key: say so before a run is dispatched.
+  const absent = (opts.keys ?? []).find((k) => !Object.hasOwn(snapshot.keys, k));
+  if (absent !== undefined) requireMultiKey(ctx.pool, `creating api key "${absent}"`);
+  const { targets, reason } = decideTargets(snapshot, { keys: opts.keys, force: opts.force, minCount });
   if (targets.length === 0) return { status: 'skipped', reason: reason ?? 'nothing to refresh' };
+  trace.targets = targets.map((t) => t.apiKey);
   io.info(
     `Refreshing ${targets.length} key(s): ${targets.map((t) => `${t.apiKey} (${t.cookies})`).join(', ')}` +
       (opts.force ? ' [--force]' : ` — below ${minCount}`),
@@ -195,14 +234,14 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
     if (opts.runId !== undefined) {
       const run = await runs.getRun(gh, opts.runId);
       runId = run.id;
-      runUrl = run.htmlUrl;
+      runUrl = trace.runUrl = run.htmlUrl;
       io.info(`Using run ${runId}: ${runUrl}`);
       if (run.status !== 'completed') await runs.waitForRun(gh, runId, { timeoutMin, pollIntervalSec });
       else runs.assertSucceeded(run);
     } else if (!trigger) {
       const run = await runs.latestSuccessfulRun(gh);
       runId = run.id;
-      runUrl = run.htmlUrl;
+      runUrl = trace.runUrl = run.htmlUrl;
       io.info(`Using the latest successful run ${runId} (${run.createdAt}): ${runUrl}`);
     } else {
       const prepared = await prepareDispatch(gh, env, opts.inputs ?? [], undefined, dispatchOptions);
@@ -211,11 +250,11 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
       abortCheck(signal);
       const dispatched = await runs.dispatchRun(gh, prepared, { pollIntervalSec });
       runId = dispatched.runId;
-      runUrl = dispatched.htmlUrl;
+      runUrl = trace.runUrl = dispatched.htmlUrl;
       io.info(`Run ${runId}: ${runUrl}`);
       // 4. Wait.
       const done = await runs.waitForRun(gh, runId, { timeoutMin, pollIntervalSec });
-      runUrl = done.htmlUrl || runUrl;
+      runUrl = trace.runUrl = done.htmlUrl || runUrl;
     }
 
     // 5–6. Artifact, download, unzip.
@@ -251,7 +290,7 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
         candidates: harvest.cookies,
         labels: harvest.labels,
         targets: (snapshot) => {
-          const still = targets.map((t) => t.apiKey).filter((k) => named.has(k) || k in snapshot.keys);
+          const still = targets.map((t) => t.apiKey).filter((k) => named.has(k) || Object.hasOwn(snapshot.keys, k));
           const gone = targets.map((t) => t.apiKey).filter((k) => !still.includes(k));
           if (gone.length) io.warn(`key(s) removed during the refresh, not filled: ${gone.join(', ')}`);
           if (still.length === 0) {

@@ -16,7 +16,8 @@ export interface Job {
   run: (signal: AbortSignal) => Promise<Record<string, unknown>>;
 }
 
-export type SchedulerEventName = 'start' | 'run' | 'done' | 'failed' | 'skipped' | 'stopping' | 'stop';
+/** `metrics`: where /metrics is served (schedule --metrics-port). */
+export type SchedulerEventName = 'start' | 'run' | 'done' | 'failed' | 'skipped' | 'stopping' | 'stop' | 'metrics';
 
 export interface SchedulerEvent {
   time: string;

@@ -2,7 +2,7 @@
  * The on-disk format of the proxy's key store (SPEC §1), byte-compatible with cursor-to-openai:
  * `JSON.stringify(value, null, 2)`, key and cookie order kept.
  */
-import type { KeyMap } from '../core/merge.js';
+import { newKeyMap, type KeyMap } from '../core/merge.js';
 import { StoreError } from '../errors.js';
 
 export function serialize(value: KeyMap | string[]): string {
@@ -85,7 +85,8 @@ export function parseKeys(text: string, file: string): KeyMap {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new StoreError(`${file}: expected an object of api keys to cookie lists, found ${kind(value)}`);
   }
-  const out: KeyMap = {};
+  // JSON.parse keeps a `__proto__` key as an own property; copying it into `{}` would not.
+  const out = newKeyMap();
   for (const [key, cookies] of Object.entries(value as Record<string, unknown>)) {
     if (typeof cookies === 'string') out[key] = [cookies];
     else if (Array.isArray(cookies)) {

@@ -3,7 +3,8 @@
  * cheap); the others load their module on first use, so quick commands on the file backend never
  * load HTTP or token-file code.
  */
-import { storePaths, type Env } from '../config.js';
+import { resolve } from 'node:path';
+import { envString, storePaths, type Env } from '../config.js';
 import { UsageError } from '../errors.js';
 import { KeyStore } from './keystore.js';
 import type { Applied, BackendName, Decide, Pool, PoolDescription, Snapshot } from './pool.js';
@@ -15,6 +16,8 @@ export interface OpenOptions {
   dataDirFlag?: string;
   /** `--force-file`: write the files even under a running proxy. */
   forceFile?: boolean;
+  /** Notices for the user on stderr (silenced by --quiet), such as a long wait for the store lock. */
+  notice?: (line: string) => void;
 }
 
 /** A backend's module: builds the backend from the configuration (throws UsageError when it is incomplete). */
@@ -30,7 +33,7 @@ const LOADERS: Record<Exclude<BackendName, 'file'>, () => Promise<BackendFactory
 const SINGLE_POOL: ReadonlySet<BackendName> = new Set(['token-file', 'token-api']);
 
 export function openFilePool(opts: OpenOptions): KeyStore {
-  const store = new KeyStore(storePaths(opts.env, opts.dataDirFlag));
+  const store = new KeyStore(storePaths(opts.env, opts.dataDirFlag), { notice: opts.notice });
   if (!opts.forceFile) {
     store.beforeWrite = async () => {
       const { refuseUnderRunningProxy } = await import('./proxy-guard.js');
@@ -38,6 +41,28 @@ export function openFilePool(opts: OpenOptions): KeyStore {
     };
   }
   return store;
+}
+
+/** A URL without credentials, query or fragment, for messages. */
+function safeUrl(raw: string | undefined): string {
+  if (!raw) return '(not set)';
+  try {
+    const u = new URL(raw);
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/$/, '')}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+function configuredWhere(backend: Exclude<BackendName, 'file'>, env: Env): string {
+  switch (backend) {
+    case 'proxy':
+      return safeUrl(envString(env, 'PROXY_ADMIN_URL'));
+    case 'token-file':
+      return resolve(envString(env, 'TOKEN_FILE', '.token'));
+    case 'token-api':
+      return safeUrl(envString(env, 'CURSOR_API_URL'));
+  }
 }
 
 /** A pool that builds its backend on first use. */
@@ -60,8 +85,9 @@ class LazyPool implements Pool {
     return this.pool;
   }
 
+  /** Before the backend is built: where the configuration says the pool is (no secrets). */
   describe(): PoolDescription {
-    return { backend: this.backend, where: this.backend, details: [] };
+    return { backend: this.backend, where: configuredWhere(this.backend as Exclude<BackendName, 'file'>, this.opts.env), details: [] };
   }
 
   /** The description of the built backend (it needs the configuration checked). */

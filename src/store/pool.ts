@@ -18,6 +18,19 @@ export const BACKENDS: readonly BackendName[] = ['file', 'proxy', 'token-file', 
 export interface Snapshot {
   keys: KeyMap;
   invalid: string[];
+  /** Lines of the pool's own text that its server skips (cursor-api's token files): reported by `status`. */
+  ignored?: IgnoredLine[];
+}
+
+/** A line the pool's server does not serve as written (a `.token` line with two `::`, a bad `.token-list` line). */
+export interface IgnoredLine {
+  /** The file, as the backend knows it (a local path, or the remote file's name). */
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** The line as written: it may hold a cookie, so mask it before display. */
+  text: string;
+  reason: string;
 }
 
 /** What an update wants written; omit a part (or return it unchanged) for "unchanged". */

@@ -6,11 +6,12 @@ import { select, confirm, password, input } from '@inquirer/prompts';
 import { printStatus } from '../commands/status.js';
 import type { AppContext } from '../context.js';
 import { CliError } from '../errors.js';
-import { splitCookieText } from '../services/cookie-input.js';
 import { addInvalid, clearInvalid, purgeInvalid, removeInvalidAt } from '../services/invalid.js';
-import { addCookies, validateApiKey } from '../services/pool.js';
+import { normalizeCookieText } from '../core/cookie.js';
 import type { HistoryEventName } from '../core/history.js';
+import { newKeyNameProblem } from '../core/key-name.js';
 import { poolAs } from '../services/history.js';
+import { addCookies } from '../services/pool.js';
 import type { Decide } from '../store/pool.js';
 import { cookieRow, cookieTable, finishApplied, plural, printRefusals, refusedSuffix } from './pool.js';
 import { renderTable } from './table.js';
@@ -23,12 +24,22 @@ function isExit(e: unknown): boolean {
   return e instanceof Error && (e.name === 'ExitPromptError' || e.name === 'AbortPromptError');
 }
 
-/** Cookies pasted on one line, separated by spaces, commas or semicolons. */
+/**
+ * Cookies pasted on one line, separated by spaces, commas or semicolons: every piece is a
+ * candidate (a piece that is no cookie is reported as malformed, not silently skipped).
+ */
 function pasted(text: string): string[] {
-  return splitCookieText(text.replace(/[\s,;]+/g, '\n'));
+  return text
+    .split(/[\s,;]+/)
+    .map(normalizeCookieText)
+    .filter((c) => c !== '');
 }
 
-export async function runMenu(ctx: AppContext): Promise<void> {
+/**
+ * Run the menu until Quit (`'quit'`) or Ctrl-C (`'interrupted'`: the caller exits 130, as a shell
+ * reports a program stopped by SIGINT).
+ */
+export async function runMenu(ctx: AppContext): Promise<'quit' | 'interrupted'> {
   const { io, pool: store } = ctx;
   /** Apply a change (recorded in the history as `event`) and warn about what the backend dropped (the menu goes on). */
   const storeUpdate = async <T>(event: HistoryEventName, decide: Decide<T>): Promise<T> => {
@@ -124,14 +135,7 @@ export async function runMenu(ctx: AppContext): Promise<void> {
       if (apiKey === NEW_KEY) {
         apiKey = await input({
           message: 'Name of the new api key:',
-          validate: (v) => {
-            try {
-              validateApiKey(v);
-              return names.includes(v) ? 'that key exists already' : true;
-            } catch (e) {
-              return (e as Error).message;
-            }
-          },
+          validate: (v) => newKeyNameProblem(v) ?? (names.includes(v) ? 'that key exists already' : true),
         });
       }
       const text = await password({ message: `Paste the cookie(s) for ${apiKey}, separated by spaces or commas:` });
@@ -155,7 +159,7 @@ export async function runMenu(ctx: AppContext): Promise<void> {
       if (!(await confirm({ message: `Move ${plural(dead.length, 'dead cookie')} to the invalid list?`, default: true }))) {
         return io.out('Nothing moved.');
       }
-      io.out(`Moved ${plural(await markInvalid({ pool: poolAs(store, 'invalid') }, r.results), 'cookie')} to the invalid list.`);
+      io.out(`Moved ${plural(await markInvalid({ ...ctx, pool: poolAs(store, 'invalid') }, r.results), 'cookie')} to the invalid list.`);
     },
 
     async refresh() {
@@ -176,6 +180,7 @@ export async function runMenu(ctx: AppContext): Promise<void> {
     },
   };
 
+  let ended: 'quit' | 'interrupted' = 'quit';
   try {
     for (;;) {
       const { keys, invalid } = await store.read();
@@ -210,6 +215,8 @@ export async function runMenu(ctx: AppContext): Promise<void> {
     }
   } catch (e) {
     if (!isExit(e)) throw e;
+    ended = 'interrupted';
   }
   io.out('Bye.');
+  return ended;
 }

@@ -1,5 +1,6 @@
 /** Rendering shared by the `keys`, `cookies` and `invalid` commands and the menu. */
 import { cookieIdentity, isExpired, parseCookie, REFUSAL_REASONS, type RefusalReason } from '../core/cookie.js';
+import { looksLikeCookie } from '../core/key-name.js';
 import { EXPIRING_SOON_SEC } from '../services/status.js';
 import type { Refusal } from '../services/pool.js';
 import { appliedExitCode, type Applied } from '../store/pool.js';
@@ -31,7 +32,10 @@ export function cookieRow(io: IO, raw: string, nowSec: number, invalidIds?: Read
 
 export function formatExp(exp: number | null): string {
   if (exp === null) return '-';
-  return new Date(exp * 1000).toISOString().replace('T', ' ').slice(0, 16);
+  const date = new Date(exp * 1000);
+  // Beyond what a Date can hold (parseCookie refuses such an `exp`; this keeps a table from dying).
+  if (Number.isNaN(date.getTime())) return '?';
+  return date.toISOString().replace('T', ' ').slice(0, 16);
 }
 
 export function colourState(io: IO, state: CookieState): string {
@@ -72,16 +76,30 @@ export function refusedSuffix(r: { refusals: readonly unknown[]; rejected: Recor
   return r.refusals.length ? `; refused ${r.refusals.length} (${rejectedSummary(r.rejected)})` : '';
 }
 
-export function refusalsJson(io: IO, refusals: readonly Refusal[]): { cookie: string; reason: RefusalReason; detail: string; apiKey?: string }[] {
-  return refusals.map((r) => ({ ...r, cookie: io.cookie(r.cookie) }));
+/** An api key name for output: masked like a cookie when it is one (a legacy key named by a secret). */
+export function keyName(io: IO, apiKey: string): string {
+  return looksLikeCookie(apiKey) ? io.cookie(apiKey) : apiKey;
+}
+
+export function refusalsJson(
+  io: IO,
+  refusals: readonly Refusal[],
+): { cookie: string; reason: RefusalReason; detail: string; apiKey?: string; heldBy?: string }[] {
+  return refusals.map((r) => ({
+    ...r,
+    cookie: io.cookie(r.cookie),
+    ...(r.apiKey !== undefined ? { apiKey: keyName(io, r.apiKey) } : {}),
+    ...(r.heldBy !== undefined ? { heldBy: keyName(io, r.heldBy) } : {}),
+  }));
 }
 
 /** One stderr line per refused candidate, with its reason. */
 export function printRefusals(io: IO, refusals: readonly Refusal[]): void {
   const { ce } = io;
   for (const r of refusals) {
-    const label = r.reason === 'duplicate' ? ce.dim(r.reason) : ce.yellow(r.reason);
-    io.info(`  ${ce.dim('refused')} ${io.cookie(r.cookie)}  ${label}: ${r.detail}${r.apiKey !== undefined ? ` (key ${r.apiKey})` : ''}`);
+    // A duplicate is only dimmed when it is nothing to do (not when another key holds it).
+    const label = r.reason === 'duplicate' && r.heldBy === undefined ? ce.dim(r.reason) : ce.yellow(r.reason);
+    io.info(`  ${ce.dim('refused')} ${io.cookie(r.cookie)}  ${label}: ${r.detail}${r.apiKey !== undefined ? ` (key ${keyName(io, r.apiKey)})` : ''}`);
   }
 }
 
