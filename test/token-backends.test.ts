@@ -4,7 +4,7 @@
  * backend against the fake's HTTP endpoints.
  */
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeCursorApi } from './fake-cursor-api.js';
 import { buildZip, cursorRegisterFiles } from './fake-github.js';
@@ -117,8 +117,9 @@ describe('token-file backend', () => {
     const list = e.tokenList().split('\n');
     expect(list[0]).toBe(`${old},KEEP-THIS-CHECKSUM`);
     expect(list.slice(1).map((l) => l.split(',')[0])).toEqual(cookies.map((c) => `${mail.get(c)}::${jwtOf(c)}`));
-    // Atomic writes keep the previous version.
-    expect(readFileSync(join(e.store.dataDir, '.backups', readdirOne(join(e.store.dataDir, '.backups'), '.token.')), 'utf8')).toContain(old);
+    // Atomic writes keep the previous version, in .backups/ beside the file (as the store files do).
+    const backups = join(dirname(e.tokenFile), '.backups');
+    expect(readFileSync(join(backups, readdirOne(backups, '.token.')), 'utf8')).toContain(old);
 
     // Importing the same zip again adds nothing and writes nothing (no reload either).
     const again = await e.run(['import', zip]);
