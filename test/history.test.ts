@@ -6,10 +6,12 @@
  * 8 concurrent appending processes never tear a line; the file rotates by size.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT, TempStore } from './helpers/cli.js';
+import { FakeProxy } from './fake-proxy.js';
+import { ROOT, runCli, TempStore } from './helpers/cli.js';
 import { expiredCookie, makeCookie } from './helpers/cookies.js';
 
 let t: TempStore;
@@ -99,6 +101,47 @@ describe('recording on the file backend', () => {
     expect(blocked.stdout).toContain('Added 1 cookie to sk-a (now 2)');
     expect(blocked.stderr).toMatch(/warning: history: cannot append to .*blocked\.jsonl/);
     expect(s.keys()['sk-a']).toHaveLength(2);
+  });
+});
+
+describe('recording on the other backends (the same decorator)', () => {
+  it('proxy: the changes made through the admin API are recorded in the state folder, with the counts the proxy had', async () => {
+    const s = store();
+    const [a1, a2] = [makeCookie(), makeCookie()];
+    const dead = expiredCookie();
+    s.writeKeys({ 'sk-a': [a1, dead] });
+    s.writeInvalid([]);
+    const fake = await FakeProxy.start({ dir: s.dir, jwtSecret: 'test-jwt-secret' });
+    const work = mkdtempSync(join(tmpdir(), 'cookie-pool-work-'));
+    const state = mkdtempSync(join(tmpdir(), 'cookie-pool-state-'));
+    try {
+      const run = (args: string[]) => runCli(args, { cwd: work, env: { ...fake.env(), XDG_STATE_HOME: state } });
+      expect((await run(['cookies', 'add', 'sk-a', a2])).code).toBe(0);
+      expect((await run(['check', '--offline', '--mark-invalid'])).code).toBe(0);
+      const host = readdirSync(join(state, 'cookie-pool'));
+      expect(host).toHaveLength(1);
+      const got = entries(join(state, 'cookie-pool', host[0]!, '.cookie-pool', 'history.jsonl'));
+      expect(got.map((e) => [e.event, e.keys['sk-a']])).toEqual([
+        ['add', { before: 2, after: 3 }],
+        ['check', { before: 3, after: 2 }],
+      ]);
+      expect(got[1]).toMatchObject({ checked: 3, expired: 1, marked: 1 });
+      expect(existsSync(join(work, 'data'))).toBe(false);
+    } finally {
+      await fake.close();
+      rmSync(work, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+
+  it('token-file: cursor-api\'s one pool is recorded as key "default"', async () => {
+    const s = store();
+    const env = { POOL_BACKEND: 'token-file', TOKEN_FILE: join(s.dir, '.token'), TOKEN_LIST_FILE: join(s.dir, '.token-list') };
+    writeFileSync(join(s.dir, '.token'), '');
+    expect((await s.run(['cookies', 'add', 'default', makeCookie(), makeCookie()], { env })).code).toBe(0);
+    expect(entries(historyPath(s))).toEqual([
+      { time: expect.any(String), event: 'add', ok: true, keys: { default: { before: 0, after: 2 } } },
+    ]);
   });
 });
 
