@@ -82,7 +82,8 @@ export function renderHistory(io: IO, s: HistorySummary, opts: { file: string; m
   io.out(
     `${c.bold('History')} ${shortTime(s.windowStartMs)} → ${shortTime(s.nowMs)} UTC (${days.toFixed(1)} days, ${s.events} event(s)); minimum ${opts.minCookieCount}`,
   );
-  const width = Math.max(20, Math.min(72, io.columns - 12));
+  // A terminal that reports no width (0) counts as 100 columns; at least room for the two dates below the chart.
+  const width = Math.max(34, Math.min(72, (io.columns || 100) - 12));
   for (const k of s.keys) {
     io.out();
     io.out(`${c.bold(k.apiKey)}: ${k.removed ? 'removed' : `${k.current} cookie(s) now`}`);
