@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from './commander.js';
 import { CliError, EXIT } from './errors.js';
+import { printableLines } from './ui/text.js';
 
 /**
  * Every command, loaded on demand: a run loads only the module of the command it runs (quick
@@ -101,9 +102,10 @@ export function reportError(e: unknown, json: boolean): number {
     return EXIT.USAGE;
   }
   const code = e instanceof CliError ? e.exitCode : EXIT.FAILURE;
-  const message = e instanceof Error ? e.message : String(e);
+  // Messages often quote the outside world (GitHub's and the Admin API's words, zip entry names).
+  const message = printableLines(e instanceof Error ? e.message : String(e));
   process.stderr.write(`cookie-pool: ${message}\n`);
-  if (e instanceof CliError && e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+  if (e instanceof CliError && e.hint) process.stderr.write(`hint: ${printableLines(e.hint)}\n`);
   if (!(e instanceof CliError) && process.env.COOKIE_POOL_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   if (json) printJsonError(message, code);
   return code;

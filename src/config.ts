@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { parseJson } from './core/json.js';
 import type { RefreshMode } from './core/merge.js';
+import { isLoopbackHost, urlForDisplay } from './core/url.js';
 import { UsageError } from './errors.js';
 import type { StorePaths } from './store/keystore.js';
 import { BACKENDS, type BackendName } from './store/pool.js';
@@ -117,13 +119,54 @@ export function refreshMode(env: Env): RefreshMode {
   return raw === undefined ? 'append' : parseMode(raw, 'COOKIE_REFRESH_MODE');
 }
 
+/**
+ * The one check of every URL setting (GITHUB_API_URL, CURSOR_WEB_URL, CURSOR_ADMIN_API_URL,
+ * PROXY_ADMIN_URL, CURSOR_API_URL, NOTIFY_URL, …): an http(s) URL, without user info (credentials
+ * have their own variables, and a URL is printed in messages), https unless the host is loopback
+ * (a token sent over plain http to another machine can be read on the way). Errors name the
+ * setting and never print the URL whole. Returns the parsed URL.
+ */
+export function checkUrl(raw: string, name: string): URL {
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    throw new UsageError(`${name} is not a valid URL`, 'expected something like https://host/path');
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new UsageError(`${name} must be an http(s) URL, not ${u.protocol}`);
+  if (u.username !== '' || u.password !== '') {
+    throw new UsageError(
+      `${name} must not contain a user name or password (the "user:password@" part)`,
+      'remove them from the URL: credentials have their own variables (GITHUB_TOKEN, CURSOR_ADMIN_API_KEY, PROXY_ADMIN_USER/PROXY_ADMIN_PASSWORD, AUTH_TOKEN)',
+    );
+  }
+  if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
+    throw new UsageError(
+      `${name} must use https: plain http is only accepted for a loopback host (127.0.0.1, ::1, localhost), got ${urlForDisplay(u)}`,
+      `use https://${u.host}${u.pathname === '/' ? '' : '/…'}`,
+    );
+  }
+  return u;
+}
+
+/** A URL setting, checked by checkUrl; returned as given (trimmed), or `fallback` when unset. */
+export function envUrl(env: Env, name: string, fallback: string): string;
+export function envUrl(env: Env, name: string): string | undefined;
+export function envUrl(env: Env, name: string, fallback?: string): string | undefined {
+  const raw = value(env, name);
+  if (raw === undefined) return fallback;
+  checkUrl(raw, name);
+  return raw;
+}
+
 /** Parse a JSON env variable, naming it on error. */
 export function envJson(env: Env, name: string): unknown {
   const raw = value(env, name);
   if (raw === undefined) return undefined;
   try {
-    return JSON.parse(raw);
+    return parseJson(raw);
   } catch (e) {
+    // The position only: the text is a secret (API_KEYS holds cookies).
     throw new UsageError(`${name} is not valid JSON: ${(e as Error).message}`);
   }
 }

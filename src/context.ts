@@ -3,8 +3,10 @@
  * (`cmd.optsWithGlobals()`), injectable in tests.
  */
 import type { Command } from 'commander';
-import { loadEnv, poolBackend, stateDir, type Env } from './config.js';
+import { dirname } from 'node:path';
+import { loadEnv, poolBackend, stateDir, storePaths, type Env } from './config.js';
 import { UsageError } from './errors.js';
+import { warnWritableByOthers } from './permissions.js';
 import { eventForCommand, RecordingPool, historyRecorder } from './services/history.js';
 import { openPool } from './store/open.js';
 import type { Pool } from './store/pool.js';
@@ -62,6 +64,12 @@ export function createContext(opts: GlobalOptions, overrides: Partial<AppContext
     overrides.io ??
     new IO({ json: opts.json, quiet: opts.quiet, verbose: opts.verbose, reveal: opts.reveal, color: noColor ? false : undefined });
   const backend = poolBackend(env, opts.backend);
+  const state = stateDir(env, opts.dataDir, backend);
+  const store = backend === 'file' ? storePaths(env, opts.dataDir) : undefined;
+  warnWritableByOthers(io, {
+    envFile,
+    dirs: [state, ...(store ? [store.dataDir, dirname(store.keysFile), dirname(store.invalidFile)] : [])],
+  });
   const fixedMs = fixedClockMs(env);
   const nowMs = fixedMs === undefined ? () => Date.now() : () => fixedMs;
   const ctx: AppContext = {
@@ -69,7 +77,7 @@ export function createContext(opts: GlobalOptions, overrides: Partial<AppContext
     env,
     envFile,
     pool: openPool({ backend, env, dataDirFlag: opts.dataDir, forceFile: opts.forceFile, notice: (line) => io.info(line) }),
-    stateDir: stateDir(env, opts.dataDir, backend),
+    stateDir: state,
     dataDirFlag: opts.dataDir,
     nowSec: () => Math.floor(nowMs() / 1000),
     nowMs,

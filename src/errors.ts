@@ -41,5 +41,11 @@ export class LockedError extends CliError {
   }
 }
 
+/**
+ * SIGINT/SIGTERM stopped a long operation: exit 130 or 143. Here, beside the other errors, so the
+ * adapters (github/) can raise it without importing the services that install the handlers.
+ */
+export class InterruptedError extends CliError {}
+
 /** The store files are unreadable or have the wrong shape: exit 2, file untouched. */
 export class StoreError extends UsageError {}

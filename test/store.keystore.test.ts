@@ -63,12 +63,12 @@ describe('KeyStore', () => {
     expect(statSync(t.invalidFile).mode & 0o777).toBe(0o600);
   });
 
-  it('keeps the mode of an existing file', async () => {
+  it('never carries group/other bits of an existing file over: it is written back 0600', async () => {
     const { t, store } = tempStore();
     t.writeKeys({ k: [] });
     chmodSync(t.keysFile, 0o640);
     await store.update(() => ({ keys: { k: ['x'] }, result: null }));
-    expect(statSync(t.keysFile).mode & 0o777).toBe(0o640);
+    expect(statSync(t.keysFile).mode & 0o777).toBe(0o600);
   });
 
   it('writes a single-string key back as a list only when something changes', async () => {

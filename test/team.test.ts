@@ -9,7 +9,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AdminApiClient, AdminApiError, parseRetryAfter, serverMessage } from '../src/cursor/admin-api.js';
 import { OperationalError, UsageError } from '../src/errors.js';
-import { fitTable, resolveFormat, truncate } from '../src/services/team-output.js';
+import { fitTable, resolveFormat, truncate } from '../src/ui/team-output.js';
 import {
   acceptanceRates,
   DAY_MS,

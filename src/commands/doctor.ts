@@ -2,6 +2,7 @@ import { Command } from '../commander.js';
 import { contextOf } from '../context.js';
 import { EXIT } from '../errors.js';
 import type { DoctorCheck } from '../services/doctor.js';
+import { printable } from '../ui/text.js';
 import type { IO } from '../ui/io.js';
 
 interface DoctorFlags {
@@ -52,8 +53,10 @@ Examples:
       process.exitCode = report.ok ? EXIT.OK : EXIT.FAILURE;
     });
 
-function printCheck(io: IO, check: DoctorCheck): void {
+function printCheck(io: IO, raw: DoctorCheck): void {
   const { c } = io;
+  // Details quote GitHub (its messages, workflow and artifact names): sanitised before colouring.
+  const check = { ...raw, detail: printable(raw.detail), ...(raw.hint ? { hint: printable(raw.hint) } : {}) };
   const label = check.status.padEnd(4);
   const name = check.name.padEnd(NAME_WIDTH);
   switch (check.status) {

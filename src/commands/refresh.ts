@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from '../commander.js';
 import { contextOf } from '../context.js';
 import type { RefreshMode } from '../core/merge.js';
 import type { RefreshOptions } from '../services/refresh.js';
+import { printable } from '../ui/text.js';
 import { collect, modeArg, positiveNumber, wholeNumber } from './options.js';
 
 interface RefreshFlags {
@@ -135,12 +136,13 @@ Exit codes: 0 done or nothing to do, 1 GitHub/run/download failure or nothing ha
         io.out('Dry run: nothing dispatched, nothing written.');
         io.out(`Targets (${outcome.mode}${outcome.share ? ', shared' : ''}): ${outcome.targets.map((t) => `${t.apiKey} (${t.cookies} cookie(s))`).join(', ')}`);
         if (outcome.run === 'dispatch') {
-          io.out(`Would dispatch ${outcome.workflow?.path ?? '?'} ("${outcome.workflow?.name ?? ''}") on ${outcome.ref}`);
+          io.out(printable(`Would dispatch ${outcome.workflow?.path ?? '?'} ("${outcome.workflow?.name ?? ''}") on ${outcome.ref}`));
+          // Names, and only the values of closed sets (choices, booleans, numbers): see inputsForDisplay.
           const inputs = Object.entries(outcome.inputs ?? {});
           io.out(inputs.length ? `Inputs: ${inputs.map(([k, v]) => `${k}=${v}`).join(' ')}` : 'Inputs: none (workflow defaults)');
           if (outcome.dropped.length) io.out(`Dropped (not declared by the workflow): ${outcome.dropped.join(', ')}`);
         } else {
-          io.out(`Would harvest run ${outcome.run.id} (${outcome.run.conclusion ?? 'running'}): ${outcome.run.url}`);
+          io.out(printable(`Would harvest run ${outcome.run.id} (${outcome.run.conclusion ?? 'running'}): ${outcome.run.url}`));
         }
         return;
       }
@@ -155,7 +157,7 @@ Exit codes: 0 done or nothing to do, 1 GitHub/run/download failure or nothing ha
       } else {
         const { renderMergeReport } = await import('../ui/merge-report.js');
         renderMergeReport(io, outcome.report);
-        io.out(`Run ${outcome.runId}: ${outcome.runUrl}`);
+        io.out(printable(`Run ${outcome.runId}: ${outcome.runUrl}`));
       }
       if (outcome.report.added === 0) io.warn('no new cookie was accepted (see the refusal counts)');
       process.exitCode = mergeReportExit(io, outcome.report);

@@ -6,6 +6,7 @@ import type { Job, SchedulerEvent } from '../services/scheduler.js';
 import { collect, modeArg, positiveNumber, wholeNumber } from './options.js';
 import { refreshOptions, seconds, type SharedRefreshFlags } from './refresh.js';
 import type { RefreshOptions } from '../services/refresh.js';
+import { printable } from '../ui/text.js';
 
 export const DEFAULT_REFRESH_CRON = '0 */6 * * *';
 
@@ -129,9 +130,10 @@ Examples:
       const jobs = [refreshJob(ctx, { ...refreshOptions(flags, cmd), schedule }, cron, cronSource)];
       if (flags.checkCron !== undefined) jobs.push(checkJob(ctx, flags, flags.checkCron));
 
+      // A failed job's line carries its error (GitHub's words among them): sanitised like all human output.
       const emit = (e: SchedulerEvent) => {
         metrics?.observe(e);
-        io.out(io.json ? JSON.stringify(e) : formatEvent(e));
+        io.out(io.json ? JSON.stringify(e) : printable(formatEvent(e)));
       };
       const scheduler = new Scheduler(jobs, emit);
       if (metrics && served) emit({ time: new Date().toISOString(), event: 'metrics', url: await metrics.listen(served) });

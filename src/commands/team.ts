@@ -20,7 +20,7 @@ const formatOption = (): Option =>
 async function load() {
   const [svc, out, api] = await Promise.all([
     import('../services/team.js'),
-    import('../services/team-output.js'),
+    import('../ui/team-output.js'),
     import('../cursor/admin-api.js'),
   ]);
   const client = (ctx: AppContext) => api.adminClientFromEnv(ctx.env, { debug: (line) => ctx.io.debug(line) });

@@ -4,6 +4,7 @@ import { contextOf, type AppContext } from '../context.js';
 import { OperationalError, UsageError } from '../errors.js';
 import type { GitHubClient } from '../github/client.js';
 import { seconds } from './refresh.js';
+import { printable } from '../ui/text.js';
 import { collect, positiveNumber, wholeNumber } from './options.js';
 
 async function client(ctx: AppContext, signal?: AbortSignal): Promise<GitHubClient> {
@@ -34,10 +35,10 @@ const trigger = (): Command =>
         const run = await dispatchRun(gh, prepared, { pollIntervalSec: opts.pollInterval });
         return { prepared, run };
       });
-      if (io.json) io.printJson({ ok: true, runId: run.runId, url: run.htmlUrl, ref: prepared.ref, workflow: prepared.workflow.path, inputs: prepared.inputs });
+      if (io.json) io.printJson({ ok: true, runId: run.runId, url: run.htmlUrl, ref: prepared.ref, workflow: prepared.workflow.path, inputs: prepared.shown });
       else {
-        io.out(`Dispatched ${prepared.workflow.path} on ${prepared.ref}: run ${run.runId}`);
-        io.out(run.htmlUrl);
+        io.out(printable(`Dispatched ${prepared.workflow.path} on ${prepared.ref}: run ${run.runId}`));
+        io.out(printable(run.htmlUrl));
         io.info(`Follow it with: cookie-pool workflow watch ${run.runId}`);
       }
     });
@@ -64,7 +65,7 @@ const watch = (): Command =>
         return runs.waitForRun(gh, runId, { timeoutMin: opts.timeout, pollIntervalSec: opts.pollInterval });
       });
       if (io.json) io.printJson({ ok: true, runId: run.id, status: run.status, conclusion: run.conclusion, url: run.htmlUrl });
-      else io.out(`Run ${run.id} ${run.status}: ${run.conclusion} — ${run.htmlUrl}`);
+      else io.out(printable(`Run ${run.id} ${run.status}: ${run.conclusion} — ${run.htmlUrl}`));
     });
 
 const download = (): Command =>
@@ -111,8 +112,8 @@ const download = (): Command =>
         }
         if (io.json) io.printJson({ ok: true, runId, artifactId: artifact.id, artifactName: artifact.name, written });
         else {
-          io.out(`Wrote ${written.length} file(s) from ${label} of run ${runId}:`);
-          for (const f of written) io.out(`  ${f}`);
+          io.out(printable(`Wrote ${written.length} file(s) from ${label} of run ${runId}:`));
+          for (const f of written) io.out(`  ${printable(f)}`);
         }
         return;
       }
@@ -122,8 +123,9 @@ const download = (): Command =>
         io.printJson({ ok: true, runId, artifactId: artifact.id, artifactName: artifact.name, files: harvest.files, cookies: harvest.cookies.length });
         return;
       }
-      io.out(`${label} of run ${runId}: ${harvest.cookies.length} cookie(s) in ${harvest.files.length} CSV/TXT file(s)`);
-      for (const f of harvest.files) io.out(`  ${f}`);
+      // Artifact and zip entry names come from the workflow run.
+      io.out(printable(`${label} of run ${runId}: ${harvest.cookies.length} cookie(s) in ${harvest.files.length} CSV/TXT file(s)`));
+      for (const f of harvest.files) io.out(`  ${printable(f)}`);
       for (const c of harvest.cookies) io.out(`  ${io.cookie(c)}`);
       io.info(`Merge them with: cookie-pool refresh --run-id ${runId}   (or: workflow download ${runId} --out DIR, then cookie-pool import DIR)`);
     });
@@ -160,12 +162,25 @@ const runsCmd = (): Command =>
       }
       const { renderTable } = await import('../ui/table.js');
       const { c } = io;
+      // Every text of a run comes from GitHub: sanitised before it is coloured.
       const paint = (r: (typeof runs)[number]) =>
-        r.conclusion === 'success' ? c.green(r.conclusion) : r.conclusion ? c.red(r.conclusion) : c.yellow(r.status.replace(/_/g, ' '));
+        r.conclusion === 'success'
+          ? c.green(r.conclusion)
+          : r.conclusion
+            ? c.red(printable(r.conclusion))
+            : c.yellow(printable(r.status.replace(/_/g, ' ')));
       io.out(
         renderTable(
           ['RUN ID', '#', 'STATE', 'EVENT', 'BRANCH', 'CREATED', 'URL'],
-          runs.map((r) => [r.id, r.runNumber, paint(r), r.event, r.headBranch, r.createdAt.replace('T', ' ').replace('Z', ''), r.htmlUrl]),
+          runs.map((r) => [
+            r.id,
+            r.runNumber,
+            paint(r),
+            printable(r.event),
+            printable(r.headBranch),
+            printable(r.createdAt.replace('T', ' ').replace('Z', '')),
+            printable(r.htmlUrl),
+          ]),
           { align: ['left', 'right', 'left', 'left', 'left', 'left', 'left'], color: c.level > 0 },
         ),
       );

@@ -127,6 +127,29 @@ export function autoNumberInput(configured: Record<string, InputValue>): InputVa
   return n && n.value.trim().toLowerCase() === 'auto' ? n : undefined;
 }
 
+/** Input names that say they hold a secret (`email_configs`, `imap_password`, `api_key`, …). */
+const SECRET_NAME = /config|pass|secret|token|key/i;
+
+/** What is shown instead of a hidden input value. */
+export const HIDDEN_VALUE = '***';
+
+/**
+ * Whether an input's value may be printed: only the values of a closed set (a choice, a boolean,
+ * a number) whose name does not say secret. Free text (`string` inputs, undeclared ones) may hold
+ * anything: `email_configs` holds IMAP passwords.
+ */
+export function isShownInput(name: string, declared: DeclaredInput | undefined): boolean {
+  if (SECRET_NAME.test(name)) return false;
+  return declared !== undefined && (declared.type === 'choice' || declared.type === 'boolean' || declared.type === 'number');
+}
+
+/** The inputs to print (logs, --dry-run, JSON): every name, the values of free text and secrets hidden. */
+export function inputsForDisplay(inputs: Record<string, string>, declared: Record<string, DeclaredInput>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(inputs)) out[name] = isShownInput(name, declared[name]) ? value : HIDDEN_VALUE;
+  return out;
+}
+
 export interface InputCheck {
   /** What to send: declared inputs that have a value, as strings. */
   inputs: Record<string, string>;
@@ -148,13 +171,15 @@ export function checkInputs(declared: Record<string, DeclaredInput>, configured:
   const inputs: Record<string, string> = {};
   const droppedNames: string[] = [];
   const errors: string[] = [];
-  for (const [name, { value, source }] of Object.entries(configured)) {
+  for (const [name, { value: given, source }] of Object.entries(configured)) {
     const d = declared[name];
     if (!d) {
       droppedNames.push(`${name} (from ${source})`);
       continue;
     }
-    const v = value.trim();
+    const v = given.trim();
+    // How a refused value is quoted in the error: not at all when the name says secret.
+    const value = SECRET_NAME.test(name) ? HIDDEN_VALUE : given;
     switch (d.type) {
       case 'boolean': {
         const low = v.toLowerCase();
@@ -178,7 +203,7 @@ export function checkInputs(declared: Record<string, DeclaredInput>, configured:
         break;
       }
       default:
-        inputs[name] = value;
+        inputs[name] = given;
     }
   }
   for (const d of Object.values(declared)) {

@@ -10,7 +10,7 @@
  * Shapes follow Cursor's Admin API documentation (docs.cursor.com/account/teams/admin-api);
  * fields the docs do not promise are optional.
  */
-import { envString, type Env } from '../config.js';
+import { checkUrl, envString, type Env } from '../config.js';
 import { OperationalError, UsageError } from '../errors.js';
 
 export const DEFAULT_ADMIN_API_URL = 'https://api.cursor.com';
@@ -124,7 +124,8 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export class AdminApiClient {
   readonly baseUrl: string;
   private readonly authHeader: string;
-  private readonly secrets: string[];
+  private readonly secrets: RegExp[];
+  private readonly keyPrefix: string | undefined;
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
@@ -138,7 +139,8 @@ export class AdminApiClient {
     this.baseUrl = normalizeBaseUrl(opts.baseUrl ?? DEFAULT_ADMIN_API_URL, 'CURSOR_ADMIN_API_URL');
     const token = Buffer.from(`${opts.apiKey}:`).toString('base64');
     this.authHeader = `Basic ${token}`;
-    this.secrets = [opts.apiKey, token].filter((s) => s.length >= 4);
+    this.secrets = secretPatterns(opts.apiKey, token);
+    this.keyPrefix = opts.apiKey.length >= 16 ? opts.apiKey.slice(0, 12).toLowerCase() : undefined;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 4);
     this.baseDelayMs = opts.baseDelayMs ?? 500;
@@ -247,10 +249,17 @@ export class AdminApiClient {
     return Math.min(this.maxDelayMs, exp + jitter);
   }
 
-  /** Remove the key (and its Basic token) from anything the server echoes back. */
+  /**
+   * Remove the key (and its Basic token) from anything the server echoes back, in any case and
+   * URL-encoded; a text that still holds the start of the key (a cut or re-encoded echo) is
+   * withheld whole.
+   */
   private scrub(text: string): string {
     let out = text;
-    for (const s of this.secrets) out = out.split(s).join('***');
+    for (const re of this.secrets) out = out.replace(re, '***');
+    if (this.keyPrefix !== undefined && out.toLowerCase().includes(this.keyPrefix)) {
+      return '(the server\'s message is withheld: it repeats part of the admin key)';
+    }
     return out;
   }
 
@@ -298,8 +307,27 @@ export class AdminApiClient {
   }
 }
 
-/** The server's own words from an error body: `{error}`, `{message}`, `{error:{message}}` or short text. */
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Case-insensitive patterns for every spelling of the key an echo may use. */
+function secretPatterns(apiKey: string, basicToken: string): RegExp[] {
+  const forms = new Set([apiKey, basicToken, encodeURIComponent(apiKey), encodeURIComponent(basicToken), JSON.stringify(apiKey).slice(1, -1)]);
+  return [...forms]
+    .filter((s) => s.length >= 4)
+    .sort((a, b) => b.length - a.length)
+    .map((s) => new RegExp(escapeRegExp(s), 'gi'));
+}
+
+/**
+ * The server's own words from an error body: `{error}`, `{message}`, `{error:{message}}` or short
+ * text, on one line (it is quoted inside our messages).
+ */
 export function serverMessage(text: string): string | undefined {
+  const said = rawServerMessage(text);
+  return said === undefined ? undefined : said.replace(/\s+/g, ' ').trim() || undefined;
+}
+
+function rawServerMessage(text: string): string | undefined {
   const t = text.trim();
   if (!t) return undefined;
   try {
@@ -334,15 +362,7 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
 }
 
 function normalizeBaseUrl(raw: string, variable: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new UsageError(`${variable} must be an http(s) URL, got "${raw}"`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`${variable} must be an http(s) URL, got "${raw}"`);
-  if (u.username || u.password) throw new UsageError(`${variable} must not carry credentials; put the key in CURSOR_ADMIN_API_KEY`);
-  return u.toString().replace(/\/+$/, '');
+  return checkUrl(raw, variable).toString().replace(/\/+$/, '');
 }
 
 /** A client configured from the environment (SPEC §3); a missing key is a usage error naming it. */

@@ -2,9 +2,12 @@
  * Artifacts of a run (SPEC §5.5–6): list (retrying while the artifact has not appeared yet),
  * choose, refuse expired or oversized ones, download. The API answers the download with a
  * redirect to a storage host; the redirect is not followed by octokit (it would carry the
- * token): its Location is fetched with a plain request without credentials.
+ * token): its Location is checked and fetched with a plain request without credentials, and so
+ * is every further hop.
  */
+import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isLoopbackHost, isPrivateHost, urlForDisplay } from '../core/url.js';
 import { OperationalError } from '../errors.js';
 import { statusOf, type GitHubClient } from './client.js';
 
@@ -126,28 +129,74 @@ export interface DownloadOptions {
   timeoutMs?: number;
 }
 
+/** Redirects followed from the API's answer to the bytes (GitHub uses one; storage may add one). */
+export const MAX_REDIRECTS = 5;
+
 class TransientError extends Error {}
 
-async function readCapped(res: Response, maxBytes: number, what: string): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
+/**
+ * Why a redirect to `url` must not be followed, or undefined when it may be: https only (plain
+ * http, and private or loopback hosts, only when the API itself is on loopback, as a test or
+ * local mirror is), no `data:`, `file:` or other schemes, no credentials in the URL. The hop is
+ * fetched without the token whatever its host.
+ */
+export function redirectProblem(url: URL, apiUrl: URL): string | undefined {
+  const local = isLoopbackHost(apiUrl.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
+    return url.protocol === 'http:' ? 'plain http (a downgrade from https)' : `a ${url.protocol} URL`;
+  }
+  if (url.username !== '' || url.password !== '') return 'a URL with credentials in it';
+  if (!local && isPrivateHost(url.hostname)) return `a private or loopback host (${url.hostname})`;
+  return undefined;
+}
+
+/** A host name that resolves to a private address is refused like a private address. */
+async function resolvedProblem(url: URL, apiUrl: URL): Promise<string | undefined> {
+  if (isLoopbackHost(apiUrl.hostname) || isIP(url.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0) return undefined;
+  const { lookup } = await import('node:dns/promises');
+  let addresses: { address: string }[];
+  try {
+    addresses = await lookup(url.hostname, { all: true });
+  } catch (e) {
+    throw new TransientError(`cannot resolve the storage host ${url.hostname}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const inner = addresses.find((a) => isPrivateHost(a.address));
+  return inner ? `a host that resolves to a private address (${url.hostname} → ${inner.address})` : undefined;
+}
+
+/** Read a body, refusing it as soon as it passes `maxBytes` (the declared length is checked first). */
+async function readCapped(body: ReadableStream<Uint8Array> | null, declaredLength: string | null | undefined, maxBytes: number, what: string): Promise<Buffer> {
+  const declared = Number(declaredLength);
+  if (declaredLength != null && Number.isFinite(declared) && declared > maxBytes) {
+    await body?.cancel().catch(() => undefined);
     throw new OperationalError(`${what} is ${declared} bytes, over the ${maxBytes}-byte limit: refused`);
   }
-  if (!res.body) return Buffer.alloc(0);
+  if (!body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength;
-    if (total > maxBytes) throw new OperationalError(`${what} is over the ${maxBytes}-byte limit: refused`);
-    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) throw new OperationalError(`${what} is over the ${maxBytes}-byte limit: refused`);
+      chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    }
+  } catch (e) {
+    // Stop the transfer: nothing more of an oversized (or failed) body is read.
+    await reader.cancel().catch(() => undefined);
+    throw e;
   }
   return Buffer.concat(chunks, total);
 }
 
 /**
  * Download an artifact's zip. The API's redirect is read, not followed, so the token is sent to
- * GITHUB_API_URL only; the storage URL (signed, short-lived) is fetched without credentials.
- * Transient failures (network, 5xx, a storage URL that expired) are retried from the API.
+ * GITHUB_API_URL only; the storage URL (signed, short-lived) is fetched without credentials, and
+ * every further redirect is checked before it is followed (redirectProblem). Bodies are read with
+ * the size cap applied while reading. Transient failures (network, 5xx, a storage URL that
+ * expired) are retried from the API.
  */
 export async function downloadArtifact(gh: GitHubClient, artifact: ArtifactInfo, opts: DownloadOptions = {}): Promise<Buffer> {
   const maxBytes = opts.maxBytes ?? MAX_ARTIFACT_BYTES;
@@ -177,7 +226,8 @@ async function downloadOnce(gh: GitHubClient, artifact: ArtifactInfo, maxBytes: 
         ...gh.repo,
         artifact_id: artifact.id,
         archive_format: 'zip',
-        request: { redirect: 'manual' },
+        // The body stays a stream: a server that answers with the zip itself is read with the cap.
+        request: { redirect: 'manual', parseSuccessResponseBody: false },
       });
     } catch (e) {
       if (statusOf(e) === 410) {
@@ -186,22 +236,52 @@ async function downloadOnce(gh: GitHubClient, artifact: ArtifactInfo, maxBytes: 
       throw e;
     }
   });
-  if (res.status >= 300 && res.status < 400) {
-    const location = res.headers.location;
-    if (typeof location !== 'string' || location === '') throw new TransientError(`the download of ${what} redirected nowhere`);
-    const url = new URL(location, gh.settings.apiUrl);
-    gh.io.debug(`storage: GET ${url.origin}${url.pathname} (without credentials)`);
-    const signals = [AbortSignal.timeout(timeoutMs)];
-    if (gh.signal) signals.push(gh.signal);
+  const body = (res.data ?? null) as unknown as ReadableStream<Uint8Array> | null;
+  if (res.status < 300 || res.status >= 400) return readCapped(body, res.headers['content-length'] as string | undefined, maxBytes, what);
+  await body?.cancel().catch(() => undefined);
+  const location = res.headers.location;
+  if (typeof location !== 'string' || location === '') throw new TransientError(`the download of ${what} redirected nowhere`);
+  return fetchStorage(gh, location, maxBytes, what, timeoutMs);
+}
+
+/** Follow the storage redirects by hand, each hop checked, never with the token. */
+async function fetchStorage(gh: GitHubClient, location: string, maxBytes: number, what: string, timeoutMs: number): Promise<Buffer> {
+  const apiUrl = new URL(gh.settings.apiUrl);
+  const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(gh.signal ? [gh.signal] : [])]);
+  let url: URL;
+  try {
+    url = new URL(location, gh.settings.apiUrl);
+  } catch {
+    throw new OperationalError(`the download of ${what} was redirected to an invalid URL`);
+  }
+  for (let hop = 1; ; hop++) {
+    const problem = redirectProblem(url, apiUrl) ?? (await resolvedProblem(url, apiUrl));
+    if (problem) {
+      throw new OperationalError(
+        `the download of ${what} was redirected to ${problem}: refused (${urlForDisplay(url)})`,
+        'artifacts are only fetched from https storage hosts on the public internet; check GITHUB_API_URL',
+      );
+    }
+    gh.io.debug(`storage: GET ${urlForDisplay(url)} (without credentials)`);
     let storage: Response;
     try {
       // No Authorization header: the signed URL is the credential.
-      storage = await fetch(url, { redirect: 'follow', signal: AbortSignal.any(signals), headers: { 'user-agent': 'cookie-pool/0.1.0' } });
+      storage = await fetch(url, { redirect: 'manual', signal, headers: { 'user-agent': 'cookie-pool/0.1.0' } });
     } catch (e) {
       if (gh.signal?.aborted) throw gh.signal.reason instanceof Error ? gh.signal.reason : e;
       throw new TransientError(`the download of ${what} failed: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
     }
     gh.io.debug(`storage: → ${storage.status}`);
+    if (storage.status >= 300 && storage.status < 400 && storage.headers.has('location')) {
+      await storage.body?.cancel().catch(() => undefined);
+      if (hop > MAX_REDIRECTS) throw new OperationalError(`the download of ${what} was redirected more than ${MAX_REDIRECTS} times: refused`);
+      try {
+        url = new URL(storage.headers.get('location')!, url);
+      } catch {
+        throw new OperationalError(`the download of ${what} was redirected to an invalid URL`);
+      }
+      continue;
+    }
     if (storage.status >= 500 || storage.status === 403 || storage.status === 408 || storage.status === 429) {
       await storage.body?.cancel().catch(() => undefined);
       throw new TransientError(`the storage host answered ${storage.status} for ${what}`);
@@ -210,13 +290,6 @@ async function downloadOnce(gh: GitHubClient, artifact: ArtifactInfo, maxBytes: 
       await storage.body?.cancel().catch(() => undefined);
       throw new OperationalError(`the storage host answered ${storage.status} for ${what}`);
     }
-    return readCapped(storage, maxBytes, what);
+    return readCapped(storage.body, storage.headers.get('content-length'), maxBytes, what);
   }
-  // A server that answers the download itself.
-  const data = res.data as unknown;
-  const buf =
-    data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.isBuffer(data) ? data : typeof data === 'string' ? Buffer.from(data, 'binary') : undefined;
-  if (!buf) throw new OperationalError(`unexpected answer to the download of ${what} (status ${res.status})`);
-  if (buf.length > maxBytes) throw new OperationalError(`${what} is over the ${maxBytes}-byte limit: refused`);
-  return buf;
 }

@@ -10,10 +10,9 @@
 import type { Octokit as CoreOctokit } from '@octokit/core';
 import type { PaginateInterface } from '@octokit/plugin-paginate-rest';
 import type { Api } from '@octokit/plugin-rest-endpoint-methods';
-import { envString, type Env } from '../config.js';
-import { CliError, OperationalError, UsageError } from '../errors.js';
-import { InterruptedError } from '../services/interrupt.js';
-import type { IO } from '../ui/io.js';
+import { envString, envUrl, type Env } from '../config.js';
+import type { IOPort } from '../core/io-port.js';
+import { CliError, InterruptedError, OperationalError, UsageError } from '../errors.js';
 
 export type Octokit = CoreOctokit & Api & { paginate: PaginateInterface };
 
@@ -40,13 +39,7 @@ export function githubSettings(env: Env): GitHubSettings {
   }
   const owner = envString(env, 'GITHUB_OWNER');
   if (!owner) throw new UsageError('GITHUB_OWNER is not set', 'set GITHUB_OWNER to the account that owns your Cursor-Register fork');
-  const apiUrl = envString(env, 'GITHUB_API_URL', 'https://api.github.com').replace(/\/+$/, '');
-  try {
-    const u = new URL(apiUrl);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('not http(s)');
-  } catch {
-    throw new UsageError(`GITHUB_API_URL is not a valid http(s) URL: "${apiUrl}"`);
-  }
+  const apiUrl = envUrl(env, 'GITHUB_API_URL', 'https://api.github.com').replace(/\/+$/, '');
   return {
     token,
     owner,
@@ -58,7 +51,7 @@ export function githubSettings(env: Env): GitHubSettings {
 }
 
 export interface ClientOptions {
-  io: IO;
+  io: IOPort;
   /** Aborts every request (SIGINT/SIGTERM). */
   signal?: AbortSignal;
   /** Base of the retry back-off for 5xx/network failures, in ms (1 s by default: waits 1, 4, 9 s). */
@@ -78,7 +71,7 @@ export interface GitHubClient {
   settings: GitHubSettings;
   /** `{owner, repo}` for REST calls. */
   repo: { owner: string; repo: string };
-  io: IO;
+  io: IOPort;
   signal: AbortSignal | undefined;
   /** Run a request, turning its failure into a clear CliError. `what` names the thing asked for. */
   call<T>(what: string, fn: () => Promise<T>): Promise<T>;
@@ -190,8 +183,15 @@ export function statusOf(e: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
-/** GitHub's own message from an error response, without the documentation URL. */
+/**
+ * GitHub's own message from an error response, without the documentation URL, on one line (it is
+ * quoted inside our messages: a line break in it must not start a line of its own).
+ */
 export function githubMessage(e: unknown): string {
+  return rawGithubMessage(e).replace(/\s+/g, ' ').trim();
+}
+
+function rawGithubMessage(e: unknown): string {
   const data = (e as { response?: { data?: unknown } } | null)?.response?.data;
   if (data && typeof data === 'object' && 'message' in data && typeof (data as { message: unknown }).message === 'string') {
     const d = data as { message: string; errors?: unknown[] };

@@ -5,7 +5,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OperationalError } from '../errors.js';
-import type { IO } from '../ui/io.js';
 import { statusOf, type GitHubClient } from './client.js';
 import type { PreparedDispatch } from './workflow.js';
 
@@ -220,31 +219,6 @@ export class Conditional<T> {
   }
 }
 
-/** The live progress line: one redrawn line on a TTY, one line per change otherwise. */
-export class ProgressLine {
-  private last = '';
-  private drawn = false;
-  constructor(private readonly io: IO) {}
-
-  update(text: string, suffix = ''): void {
-    if (this.io.quiet) return;
-    if (this.io.stderrIsTTY) {
-      const cols = (this.io.stderr as { columns?: number }).columns ?? 100;
-      const line = `${text}${suffix}`;
-      this.io.stderr.write(`\r${line.length > cols - 1 ? `${line.slice(0, cols - 2)}…` : line}\x1b[K`);
-      this.drawn = true;
-    } else if (text !== this.last) {
-      this.io.stderr.write(`${text}\n`);
-    }
-    this.last = text;
-  }
-
-  done(): void {
-    if (this.drawn) this.io.stderr.write('\r\x1b[K');
-    this.drawn = false;
-  }
-}
-
 function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   const m = Math.floor(s / 60);
@@ -287,7 +261,7 @@ export async function waitForRun(gh: GitHubClient, runId: number, opts: WaitOpti
   const pollMs = opts.pollIntervalSec * 1000;
   const runReq = new Conditional<RawRun>();
   const jobsReq = new Conditional<{ jobs: RawJob[] }>();
-  const progress = new ProgressLine(io);
+  const progress = io.statusLine();
   const what = `run ${runId} in ${gh.settings.owner}/${gh.settings.repo}`;
   let run: RunInfo | undefined;
   try {

@@ -9,6 +9,7 @@ import {
   checkInputs,
   collectInputs,
   InputSyntaxError,
+  inputsForDisplay,
   workflowTriggers,
   type DeclaredInput,
   type InputValue,
@@ -84,8 +85,10 @@ export async function declaredInputs(gh: GitHubClient, workflow: WorkflowInfo, r
 export interface PreparedDispatch {
   workflow: WorkflowInfo;
   ref: string;
-  /** Inputs to send (declared, validated, as strings). */
+  /** Inputs to send (declared, validated, as strings). Never printed: see `shown`. */
   inputs: Record<string, string>;
+  /** The same inputs for logs and output: free-text and secret-named values hidden. */
+  shown: Record<string, string>;
   /** Configured inputs that were dropped (undeclared), `name (from SOURCE)`. */
   dropped: string[];
   declared: Record<string, DeclaredInput>;
@@ -147,7 +150,7 @@ export async function prepareDispatch(
     const lines = check.errors.map((e) => `  - ${e}`).join('\n');
     throw new UsageError(`invalid workflow input(s) for ${workflow.path}:\n${lines}`);
   }
-  return { workflow, ref, inputs: check.inputs, dropped: check.droppedNames, declared };
+  return { workflow, ref, inputs: check.inputs, shown: inputsForDisplay(check.inputs, declared), dropped: check.droppedNames, declared };
 }
 
 /** `number=auto` needs a workflow that takes a `number` input: exit 2 naming the workflow otherwise. */

@@ -12,7 +12,7 @@
 import { cookieIdentity, isExpired, parseCookie, type Cookie } from '../core/cookie.js';
 import { keyNameForDisplay } from '../core/key-name.js';
 import { keyCookies, newKeyMap } from '../core/merge.js';
-import { envString, minCookieCount } from '../config.js';
+import { checkUrl, envString, minCookieCount } from '../config.js';
 import type { AppContext } from '../context.js';
 import { checkUsage, DEFAULT_REQUEST_TIMEOUT_SEC, type UsageClientOptions, type UsageResult } from '../cursor/usage.js';
 import { UsageError } from '../errors.js';
@@ -71,16 +71,8 @@ export const DEFAULT_CURSOR_WEB_URL = 'https://www.cursor.com';
 export function cursorWebUrl(ctx: Pick<AppContext, 'env'>, override?: string): string {
   const raw = override ?? envString(ctx.env, 'CURSOR_WEB_URL', DEFAULT_CURSOR_WEB_URL);
   const what = override !== undefined ? 'the Cursor web URL' : 'CURSOR_WEB_URL';
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(`${what} is not a URL: "${raw}"`, 'expected something like https://www.cursor.com');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`${what} must be an http(s) URL, got "${raw}"`);
-  }
-  if (url.search || url.hash) throw new UsageError(`${what} must not carry a query or fragment, got "${raw}"`);
+  const url = checkUrl(raw, what);
+  if (url.search || url.hash) throw new UsageError(`${what} must not carry a query or fragment`, 'expected something like https://www.cursor.com');
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 

@@ -125,7 +125,7 @@ async function storeFileCheck(file: string, kind: 'keys' | 'invalid'): Promise<O
 
 const octal = (mode: number): string => `0${(mode & 0o777).toString(8)}`;
 
-/** Store files, the data dir and the env file must not be readable by group or others. */
+/** Store files, the data dir and the env file must be neither readable nor writable by group or others. */
 async function permissionsCheck(ctx: AppContext): Promise<Outcome> {
   if (process.platform === 'win32') return skip('file modes are not checked on Windows');
   const { dataDir, keysFile, invalidFile } = storePaths(ctx.env, ctx.dataDirFlag);
@@ -144,7 +144,7 @@ async function permissionsCheck(ctx: AppContext): Promise<Outcome> {
       return;
     }
     seen.push(label);
-    if ((st.mode & 0o044) !== 0) {
+    if ((st.mode & 0o066) !== 0) {
       open.push(`${label} is ${octal(st.mode)}`);
       (isDir ? chmodDirs : chmodFiles).push(path);
     }
@@ -161,7 +161,8 @@ async function permissionsCheck(ctx: AppContext): Promise<Outcome> {
     try {
       const st = await stat(ctx.envFile);
       seen.push(ctx.envFile);
-      if ((st.mode & 0o044) !== 0) {
+      // Writable by others is worse than readable: they can point GITHUB_API_URL at their host.
+      if ((st.mode & 0o066) !== 0) {
         open.push(`${ctx.envFile} is ${octal(st.mode)}`);
         chmodFiles.push(ctx.envFile);
       }
@@ -176,7 +177,7 @@ async function permissionsCheck(ctx: AppContext): Promise<Outcome> {
     const cmds = [chmodFiles.length ? `chmod 600 ${chmodFiles.join(' ')}` : '', chmodDirs.length ? `chmod 700 ${chmodDirs.join(' ')}` : '']
       .filter(Boolean)
       .join(' && ');
-    return warn(`readable by group/others: ${open.join(', ')}`, `cookies and tokens are secrets: ${cmds}`);
+    return warn(`readable or writable by group/others: ${open.join(', ')}`, `cookies and tokens are secrets: ${cmds}`);
   }
   if (seen.length === 0) return ok(`${dataDir} does not exist yet (created with private modes on first write)`);
   return ok(`private to your user: ${seen.map((p) => (p.endsWith('/') ? p : basename(p))).join(', ')}`);

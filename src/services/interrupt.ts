@@ -4,9 +4,9 @@
  * nothing half-written) and the command exits 130 (SIGINT) or 143 (SIGTERM). A second signal
  * exits at once (proper-lockfile's exit hook still removes held locks).
  */
-import { CliError } from '../errors.js';
+import { InterruptedError } from '../errors.js';
 
-export class InterruptedError extends CliError {}
+export { InterruptedError };
 
 export const SIGNAL_EXIT: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIGINT: 130, SIGTERM: 143 };
 

@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { envString, type Env } from '../config.js';
+import { checkUrl, envString, type Env } from '../config.js';
 import type { AppContext } from '../context.js';
 import { alertBody, maskUrl, massInvalidationAlert, parseDuration, poolAlerts, scrubSecrets, type Alert, type AlertBody } from '../core/alerts.js';
 import { cookieIdentity } from '../core/cookie.js';
@@ -55,15 +55,8 @@ export function notifyUrls(env: Env): string[] | undefined {
   if (urls.length === 0) throw new UsageError('NOTIFY_URL holds no URL', 'set it to one webhook URL, or several separated by commas');
   urls.forEach((u, i) => {
     const which = urls.length > 1 ? `NOTIFY_URL entry ${i + 1} of ${urls.length}` : 'NOTIFY_URL';
-    let url: URL;
-    try {
-      url = new URL(u);
-    } catch {
-      throw new UsageError(`${which} is not a URL`, 'expected a webhook URL such as https://hooks.slack.com/services/...');
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new UsageError(`${which} must be an http(s) URL, not ${url.protocol.replace(/:$/, '')}: (${maskUrl(u)})`);
-    }
+    // https, or http to a loopback host; no credentials in the URL (the shared URL rule).
+    checkUrl(u, which);
   });
   return urls;
 }

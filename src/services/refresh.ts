@@ -57,7 +57,7 @@ export type RefreshOutcome =
       share: boolean;
       workflow: { path: string; name: string; state: string } | undefined;
       ref: string | undefined;
-      /** Inputs after validation (what would be sent). */
+      /** Inputs after validation, as shown: free-text and secret-named values hidden. */
       inputs: Record<string, string> | undefined;
       dropped: string[];
       /** What would be harvested: a new run, or this existing one. */
@@ -223,7 +223,7 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
         share,
         workflow: prepared ? { path: prepared.workflow.path, name: prepared.workflow.name, state: prepared.workflow.state } : undefined,
         ref: prepared?.ref,
-        inputs: prepared?.inputs,
+        inputs: prepared?.shown,
         dropped: prepared?.dropped ?? [],
         run,
       };
@@ -245,7 +245,7 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
       io.info(`Using the latest successful run ${runId} (${run.createdAt}): ${runUrl}`);
     } else {
       const prepared = await prepareDispatch(gh, env, opts.inputs ?? [], undefined, dispatchOptions);
-      const shown = Object.entries(prepared.inputs).map(([k, v]) => `${k}=${v}`).join(' ');
+      const shown = Object.entries(prepared.shown).map(([k, v]) => `${k}=${v}`).join(' ');
       io.info(`Dispatching ${prepared.workflow.path} on ${prepared.ref}${shown ? ` with ${shown}` : ''}`);
       abortCheck(signal);
       const dispatched = await runs.dispatchRun(gh, prepared, { pollIntervalSec });

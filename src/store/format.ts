@@ -2,6 +2,7 @@
  * The on-disk format of the proxy's key store (SPEC §1), byte-compatible with cursor-to-openai:
  * `JSON.stringify(value, null, 2)`, key and cookie order kept.
  */
+import { parseJson as parseJsonText } from '../core/json.js';
 import { newKeyMap, type KeyMap } from '../core/merge.js';
 import { StoreError } from '../errors.js';
 
@@ -67,8 +68,9 @@ function parseJson(text: string, file: string): unknown {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.trim() === '') throw new StoreError(`${file}: the file is empty (expected JSON)`);
   try {
-    return JSON.parse(body);
+    return parseJsonText(body);
   } catch (e) {
+    // Where, never what: the text around a mistake is cookies.
     throw new StoreError(`${file}: not valid JSON (${(e as Error).message})`);
   }
 }

@@ -94,7 +94,8 @@ export async function readInvalidList(file: string): Promise<string[]> {
  * commands start faster).
  */
 export async function writePoolFile(file: string, chunks: Iterable<string>): Promise<void> {
-  const { backup, removeStaleTemps, writeAtomic } = await import('./atomic.js');
+  const { backup, checkWritable, removeStaleTemps, writeAtomic } = await import('./atomic.js');
+  await checkWritable(file);
   await removeStaleTemps(file);
   await backup(file, backupDirOf(file));
   await writeAtomic(file, chunks);
@@ -173,6 +174,9 @@ export class KeyStore implements Pool {
         const applied: Applied<T> = { result: change.result, dropped: [], problems: [] };
         if (writes.length === 0) return applied;
         await this.beforeWrite?.();
+        // A file that may not be written (another user's, a bad link) stops the change before any file is written.
+        const { checkWritable } = await import('./atomic.js');
+        for (const [file] of writes) await checkWritable(file);
         for (const [file, value] of writes) {
           writing = file;
           await writePoolFile(file, serializeChunks(value));

@@ -24,7 +24,7 @@
 import { cookieIdentity, decodeJwtPayload, maskSecret } from '../core/cookie.js';
 import { newKeyMap, type KeyMap } from '../core/merge.js';
 import { applyKeyDiff, diffPool, emptyDiff, type PoolDiff } from '../core/pool-diff.js';
-import { envInt, envString, type Env } from '../config.js';
+import { checkUrl, envInt, envString, type Env } from '../config.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { sameList } from './format.js';
 import type { OpenOptions } from './open.js';
@@ -55,22 +55,12 @@ export function proxySettings(env: Env): ProxySettings {
       `set PROXY_ADMIN_URL=${EXAMPLE_URL} (and PROXY_ADMIN_USER + PROXY_ADMIN_PASSWORD) in .env`,
     );
   }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(`PROXY_ADMIN_URL is not a URL (expected something like ${EXAMPLE_URL})`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`PROXY_ADMIN_URL must be an http:// or https:// URL, got ${url.protocol}//…`);
-  }
-  // Credentials in the URL are a fallback for the variables, never part of any message.
-  const urlUser = url.username ? decodeURIComponent(url.username) : undefined;
-  const urlPassword = url.password ? decodeURIComponent(url.password) : undefined;
+  // https, or http to a loopback host; no credentials in the URL (SPEC §3, the shared URL rule).
+  const url = checkUrl(raw, 'PROXY_ADMIN_URL');
   const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-  const user = envString(env, 'PROXY_ADMIN_USER') ?? urlUser;
+  const user = envString(env, 'PROXY_ADMIN_USER');
   // A password may legitimately start or end with spaces: taken as written.
-  const password = env.PROXY_ADMIN_PASSWORD !== undefined && env.PROXY_ADMIN_PASSWORD !== '' ? env.PROXY_ADMIN_PASSWORD : urlPassword;
+  const password = env.PROXY_ADMIN_PASSWORD !== undefined && env.PROXY_ADMIN_PASSWORD !== '' ? env.PROXY_ADMIN_PASSWORD : undefined;
   const token = envString(env, 'PROXY_ADMIN_TOKEN');
   if (!(user && password) && !token) {
     const missing = [user ? '' : 'PROXY_ADMIN_USER', password ? '' : 'PROXY_ADMIN_PASSWORD'].filter(Boolean);

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { cookieIdentity } from '../core/cookie.js';
 import { diffPool } from '../core/pool-diff.js';
 import { ignoredLines, parseTokenFiles, servedTokens, type TokenEdit } from '../core/token-text.js';
-import { envString, storePaths, type Env } from '../config.js';
+import { checkUrl, envString, storePaths, type Env } from '../config.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { serializeChunks, sameList } from './format.js';
 import { backupDirOf, lockPathIn, readInvalidList, writePoolFile } from './keystore.js';
@@ -114,13 +114,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export function cursorApiBase(env: Env): URL | undefined {
   const raw = envString(env, 'CURSOR_API_URL');
   if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError('CURSOR_API_URL is not a valid URL', 'for example CURSOR_API_URL=http://127.0.0.1:3000');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('CURSOR_API_URL must be an http:// or https:// URL');
+  // https, or http to a loopback host; no credentials in the URL (the shared URL rule).
+  const url = checkUrl(raw, 'CURSOR_API_URL');
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   url.search = '';
   url.hash = '';

@@ -1,9 +1,13 @@
 /**
  * Injected IO (as the GitHub CLI's IOStreams): results to stdout, progress and diagnostics to
- * stderr, colour only when wanted, secrets masked unless --reveal.
+ * stderr, colour only when wanted, secrets masked unless --reveal. Everything said on stderr goes
+ * through the sanitiser (it often carries text from outside: server messages, names); stdout
+ * callers sanitise the external cells they print themselves, since their lines carry colour.
  */
 import type { ChalkInstance } from 'chalk';
 import { maskSecret } from '../core/cookie.js';
+import type { IOPort, StatusLine } from '../core/io-port.js';
+import { printable, printableLines } from './text.js';
 
 // chalk loads only when this process has a terminal to colour: pipes, cron and --json start faster.
 const chalk = process.stdout.isTTY || process.stderr.isTTY ? await import('chalk') : undefined;
@@ -41,7 +45,7 @@ export interface IOOptions {
   reveal?: boolean;
 }
 
-export class IO {
+export class IO implements IOPort {
   readonly stdout: NonNullable<IOOptions['stdout']>;
   readonly stderr: NonNullable<IOOptions['stderr']>;
   readonly stdin: NonNullable<IOOptions['stdin']>;
@@ -79,9 +83,9 @@ export class IO {
     return this.stdout.columns ?? 100;
   }
 
-  /** A cookie for display: masked unless --reveal. */
+  /** A cookie for display: masked unless --reveal (a malformed one may hold control characters). */
   cookie(value: string): string {
-    return this.reveal ? value : maskSecret(value);
+    return printable(this.reveal ? value : maskSecret(value));
   }
 
   /** A result line on stdout. */
@@ -96,18 +100,56 @@ export class IO {
 
   /** Progress and notices on stderr (silenced by --quiet). */
   info(line: string): void {
+    this.infoStyled(printableLines(line));
+  }
+
+  /**
+   * A progress line that carries our own colours, so it is not sanitised: every part of it that
+   * comes from outside must already have gone through printable() (io.cookie() does).
+   */
+  infoStyled(line: string): void {
     if (!this.quiet) this.stderr.write(`${line}\n`);
   }
 
   warn(line: string): void {
-    this.stderr.write(`${this.ce.yellow('warning:')} ${line}\n`);
+    this.stderr.write(`${this.ce.yellow('warning:')} ${printableLines(line)}\n`);
   }
 
   error(line: string): void {
-    this.stderr.write(`${this.ce.red('error:')} ${line}\n`);
+    this.stderr.write(`${this.ce.red('error:')} ${printableLines(line)}\n`);
   }
 
   debug(line: string): void {
-    if (this.verbose) this.stderr.write(`${this.ce.dim(line)}\n`);
+    if (this.verbose) this.stderr.write(`${this.ce.dim(printableLines(line))}\n`);
+  }
+
+  statusLine(): StatusLine {
+    return new LiveLine(this);
+  }
+}
+
+/** The live status line of a waiting command (`run 42: in progress · job "build" · step 3/9 "…"`). */
+class LiveLine implements StatusLine {
+  private last = '';
+  private drawn = false;
+  constructor(private readonly io: IO) {}
+
+  update(text: string, suffix = ''): void {
+    if (this.io.quiet) return;
+    const clean = printable(text);
+    if (this.io.stderrIsTTY) {
+      const cols = (this.io.stderr as { columns?: number }).columns ?? 100;
+      const line = `${clean}${printable(suffix)}`;
+      this.io.stderr.write(`\r${line.length > cols - 1 ? `${line.slice(0, cols - 2)}…` : line}\x1b[K`);
+      this.drawn = true;
+    } else if (clean !== this.last) {
+      this.io.stderr.write(`${clean}\n`);
+    }
+    this.last = clean;
+  }
+
+  done(): void {
+    if (this.drawn) this.io.stderr.write('\r\x1b[K');
+    this.drawn = false;
   }
 }

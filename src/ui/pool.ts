@@ -99,7 +99,7 @@ export function printRefusals(io: IO, refusals: readonly Refusal[]): void {
   for (const r of refusals) {
     // A duplicate is only dimmed when it is nothing to do (not when another key holds it).
     const label = r.reason === 'duplicate' && r.heldBy === undefined ? ce.dim(r.reason) : ce.yellow(r.reason);
-    io.info(`  ${ce.dim('refused')} ${io.cookie(r.cookie)}  ${label}: ${r.detail}${r.apiKey !== undefined ? ` (key ${keyName(io, r.apiKey)})` : ''}`);
+    io.infoStyled(`  ${ce.dim('refused')} ${io.cookie(r.cookie)}  ${label}: ${r.detail}${r.apiKey !== undefined ? ` (key ${keyName(io, r.apiKey)})` : ''}`);
   }
 }
 

@@ -4,9 +4,10 @@
  */
 import type { DailyUsageRow, MemberSpend, TeamMember } from '../cursor/admin-api.js';
 import { UsageError } from '../errors.js';
-import type { IO } from '../ui/io.js';
-import { renderTable, type Align } from '../ui/table.js';
-import { USAGE_COUNTERS, centsToDollars, dollars, isActiveRow, isoDay, rowDate, type SpendReport, type UsageReport } from './team.js';
+import { USAGE_COUNTERS, centsToDollars, dollars, isActiveRow, isoDay, rowDate, type SpendReport, type UsageReport } from '../services/team.js';
+import type { IO } from './io.js';
+import { renderTable, type Align } from './table.js';
+import { printable } from './text.js';
 
 export type OutputFormat = 'table' | 'json' | 'csv';
 export const FORMATS: readonly OutputFormat[] = ['table', 'json', 'csv'];
@@ -45,11 +46,17 @@ export function fitTable(head: string[], rows: string[][], flexible: number[], c
   return rows.map((r) => r.map((cell, i) => (flexible.includes(i) ? truncate(cell, widths[i] ?? cell.length) : cell)));
 }
 
+/** Every cell is text from the Admin API (names, emails, models): sanitised before it is measured. */
 function table(io: IO, head: string[], rows: string[][], align: Align[], flexible: number[]): string {
-  return renderTable(head, fitTable(head, rows, flexible, io.columns), { align, color: io.c.level > 0 });
+  const clean = rows.map((r) => r.map(printable));
+  return renderTable(head, fitTable(head, clean, flexible, io.columns), { align, color: io.c.level > 0 });
 }
 
-/** Records as CSV with a header row and RFC 4180 quoting. */
+/**
+ * Records as CSV with a header row and RFC 4180 quoting. A cell that starts with = + - @, a tab or
+ * a CR (member names and emails come from outside) gets a `'` in front, so a spreadsheet shows it
+ * as text instead of running it as a formula (negative numbers stay numbers).
+ */
 export async function toCsv(records: Record<string, unknown>[], columns: string[]): Promise<string> {
   const { stringify } = await import('csv-stringify/sync');
   return stringify(records, {
@@ -57,6 +64,7 @@ export async function toCsv(records: Record<string, unknown>[], columns: string[
     columns,
     cast: { boolean: (v: boolean) => String(v) },
     record_delimiter: 'unix',
+    escape_formulas: true,
   });
 }
 
@@ -91,7 +99,7 @@ export async function renderMembers(io: IO, members: TeamMember[], format: Outpu
   const removed = members.filter((m) => m.isRemoved).length;
   const roles = new Map<string, number>();
   for (const m of members) if (!m.isRemoved) roles.set(m.role, (roles.get(m.role) ?? 0) + 1);
-  const byRole = [...roles].map(([r, n]) => `${r}: ${n}`).join(', ');
+  const byRole = [...roles].map(([r, n]) => `${printable(String(r))}: ${n}`).join(', ');
   const active = members.length - removed;
   io.out(`\n${active} member${active === 1 ? '' : 's'}${byRole ? ` (${byRole})` : ''}${removed ? `; ${removed} removed` : ''}.`);
 }
@@ -171,7 +179,7 @@ export async function renderUsage(io: IO, report: UsageReport, format: OutputFor
 
   const hidden = report.rows.length - shown.length;
   io.out('');
-  io.out(`Range: ${range}${domain ? ` · users ${domain}` : ''}`);
+  io.out(`Range: ${range}${domain ? ` · users ${printable(domain)}` : ''}`);
   io.out(`Rows: ${shown.length} active${hidden ? `, ${hidden} inactive not shown (json/csv have every row)` : ''}`);
   io.out(`Acceptance: lines ${pct(report.rates.lines)} (accepted/added) · tabs ${pct(report.rates.tabs)} (accepted/shown)`);
   io.out(`            suggestions ${pct(report.rates.suggestions)} (accepts/(accepts+rejects))`);
