@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   doctor: async () => (await import('./commands/doctor.js')).doctorCommand(),
   team: async () => (await import('./commands/team.js')).teamCommand(),
   notify: async () => (await import('./commands/notify.js')).notifyCommand(),
+  history: async () => (await import('./commands/history.js')).historyCommand(),
 };
 
 /** Global options that take a value (their value is not the command name). */

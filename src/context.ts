@@ -5,7 +5,9 @@
 import type { Command } from 'commander';
 import { dirname } from 'node:path';
 import { loadEnv, poolBackend, stateDir, storePaths, type Env } from './config.js';
+import { UsageError } from './errors.js';
 import { warnWritableByOthers } from './permissions.js';
+import { eventForCommand, RecordingPool, historyRecorder } from './services/history.js';
 import { openPool } from './store/open.js';
 import type { Pool } from './store/pool.js';
 import { IO } from './ui/io.js';
@@ -34,9 +36,28 @@ export interface AppContext {
   dataDirFlag: string | undefined;
   /** Current time in seconds; injectable for tests of expiry. */
   nowSec: () => number;
+  /** Current time in ms (history times; the same clock as nowSec). */
+  nowMs: () => number;
 }
 
-export function createContext(opts: GlobalOptions, overrides: Partial<AppContext> = {}): AppContext {
+/**
+ * FOR TESTS: `COOKIE_POOL_NOW` (an ISO time or epoch seconds) stops this process's clock at that
+ * moment (what `nowSec`/`nowMs` return), so tests of expiry, history and forecast get exact
+ * figures without sleeping. Durations are still measured on the real clock.
+ */
+function fixedClockMs(env: Env): number | undefined {
+  const raw = env.COOKIE_POOL_NOW?.trim();
+  if (!raw) return undefined;
+  const at = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw);
+  if (!Number.isFinite(at)) throw new UsageError(`COOKIE_POOL_NOW must be an ISO time or epoch seconds, got "${raw}"`);
+  return at;
+}
+
+/**
+ * `command`: the command's path (`cookies add`), which names the history event of its pool
+ * changes (SPEC §10).
+ */
+export function createContext(opts: GlobalOptions, overrides: Partial<AppContext> = {}, command?: string): AppContext {
   const { env, envFile } = loadEnv(opts.envFile);
   const noColor = opts.color === false || ('NO_COLOR' in env && env.NO_COLOR !== '');
   const io =
@@ -49,19 +70,27 @@ export function createContext(opts: GlobalOptions, overrides: Partial<AppContext
     envFile,
     dirs: [state, ...(store ? [store.dataDir, dirname(store.keysFile), dirname(store.invalidFile)] : [])],
   });
-  return {
+  const fixedMs = fixedClockMs(env);
+  const nowMs = fixedMs === undefined ? () => Date.now() : () => fixedMs;
+  const ctx: AppContext = {
     io,
     env,
     envFile,
     pool: openPool({ backend, env, dataDirFlag: opts.dataDir, forceFile: opts.forceFile, notice: (line) => io.info(line) }),
     stateDir: state,
     dataDirFlag: opts.dataDir,
-    nowSec: () => Math.floor(Date.now() / 1000),
+    nowSec: () => Math.floor(nowMs() / 1000),
+    nowMs,
     ...overrides,
   };
+  // Every change to the pool, whatever the backend, is recorded in the history.
+  if (!overrides.pool) ctx.pool = new RecordingPool(ctx.pool, historyRecorder(ctx), { event: eventForCommand(command) });
+  return ctx;
 }
 
 /** The context of a commander action: global flags merged with the command's own. */
 export function contextOf(cmd: Command): AppContext {
-  return createContext(cmd.optsWithGlobals<GlobalOptions>());
+  const path: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) path.unshift(c.name());
+  return createContext(cmd.optsWithGlobals<GlobalOptions>(), {}, path.join(' '));
 }

@@ -37,9 +37,10 @@ describe('1. lock and backups beside the store files', () => {
     const keys = JSON.parse(readFileSync(keysFile, 'utf8')) as Record<string, string[]>;
     expect(new Set(keys.pool)).toEqual(new Set(batches.flat()));
     expect(keys.pool).toHaveLength(36);
-    // Nothing in the working folders; the lock is gone and the backups are beside the file.
+    // Nothing in the working folders; the lock is gone and the backups (and the history, SPEC §10) are beside the file.
     for (const d of cwds) expect(readdirSync(d)).toEqual([]);
-    expect(readdirSync(shared).sort()).toEqual(['.backups', 'api_keys.json']);
+    expect(readdirSync(shared).sort()).toEqual(['.backups', '.cookie-pool', 'api_keys.json']);
+    expect(readdirSync(join(shared, '.cookie-pool'))).toEqual(['history.jsonl']);
     expect(readdirSync(join(shared, '.backups')).every((f) => f.startsWith('api_keys.json.'))).toBe(true);
   });
 

@@ -14,10 +14,18 @@ interface RefreshFlags {
   trigger: boolean;
   runId?: number;
   input: string[];
+  number?: string;
   dryRun?: boolean;
   timeout?: number;
   pollInterval?: number;
   artifactWait?: number;
+}
+
+/** `--number`: a whole number ≥ 1, or `auto` (SPEC §10). */
+export function numberArg(value: string): string {
+  const v = value.trim().toLowerCase();
+  if (v === 'auto' || (/^\d+$/.test(v) && Number(v) >= 1)) return v;
+  throw new InvalidArgumentError('expected a whole number ≥ 1 or "auto".');
 }
 
 /** Seconds ≥ 0, fractions allowed. */
@@ -59,6 +67,11 @@ export const refreshCommand = (): Command =>
     .option('--no-trigger', 'do not dispatch: harvest the latest successful run (also TRIGGER_WORKFLOW=false)')
     .option('--run-id <id>', 'harvest this run (waits for it if it is still running)', wholeNumber(1))
     .option('--input <name=value>', 'workflow input (repeatable; over REGISTER_* and WORKFLOW_INPUTS)', collect, [])
+    .option(
+      '--number <n|auto>',
+      'accounts to register (the `number` input, over --input); auto: the targets\' deficit + retirements expected before the next REFRESH_CRON run (also REGISTER_NUMBER=auto)',
+      numberArg,
+    )
     .option('--dry-run', 'show targets, ref and validated inputs; dispatch and write nothing')
     .option('--timeout <min>', 'minutes to wait for the run', positiveNumber, 60)
     .option('--poll-interval <sec>', 'seconds between status polls (fractions allowed)', positiveNumber, 10)
@@ -73,6 +86,7 @@ Examples:
   cookie-pool refresh                         # keys below MIN_COOKIE_COUNT
   cookie-pool refresh --force --key sk-team   # this key, whatever it holds
   cookie-pool refresh --input number=5 --input email_server=IMAP
+  cookie-pool refresh --number auto           # sized from the deficit and the history (SPEC §10)
   cookie-pool refresh --no-trigger            # harvest the latest successful run
   cookie-pool refresh --dry-run --json
 
@@ -85,7 +99,16 @@ Exit codes: 0 done or nothing to do, 1 GitHub/run/download failure or nothing ha
       const { runRefresh } = await import('../services/refresh.js');
       const { withInterrupts } = await import('../services/interrupt.js');
       const outcome = await withInterrupts((signal) =>
-        runRefresh(ctx, { ...refreshOptions(flags, cmd), runId: flags.runId, inputs: flags.input, dryRun: flags.dryRun }, signal),
+        runRefresh(
+          ctx,
+          {
+            ...refreshOptions(flags, cmd),
+            runId: flags.runId,
+            inputs: flags.number === undefined ? flags.input : [...flags.input, `number=${flags.number}`],
+            dryRun: flags.dryRun,
+          },
+          signal,
+        ),
       );
 
       if (outcome.status === 'skipped') {

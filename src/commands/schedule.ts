@@ -125,7 +125,9 @@ Examples:
       const served = metricsSettings(ctx.env, flags.metricsPort);
       const metrics = served ? await SchedulerMetrics.create(ctx) : undefined;
 
-      const jobs = [refreshJob(ctx, refreshOptions(flags, cmd), cron, cronSource)];
+      // number=auto sizes for the retirements expected before this schedule's next run.
+      const schedule = { cron, source: cronSource, ...(flags.timezone !== undefined ? { timezone: flags.timezone } : {}) };
+      const jobs = [refreshJob(ctx, { ...refreshOptions(flags, cmd), schedule }, cron, cronSource)];
       if (flags.checkCron !== undefined) jobs.push(checkJob(ctx, flags, flags.checkCron));
 
       // A failed job's line carries its error (GitHub's words among them): sanitised like all human output.

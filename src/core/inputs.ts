@@ -118,6 +118,15 @@ export function collectInputs(
   return out;
 }
 
+/**
+ * The configured `number` when its value is `auto` (SPEC §10: sized from the pool and its
+ * history), from whichever source set it last.
+ */
+export function autoNumberInput(configured: Record<string, InputValue>): InputValue | undefined {
+  const n = configured.number;
+  return n && n.value.trim().toLowerCase() === 'auto' ? n : undefined;
+}
+
 /** Input names that say they hold a secret (`email_configs`, `imap_password`, `api_key`, …). */
 const SECRET_NAME = /config|pass|secret|token|key/i;
 

@@ -4,7 +4,16 @@
  * parsed with `yaml`; only inputs it declares are sent.
  */
 import { envJson, type Env } from '../config.js';
-import { checkInputs, collectInputs, InputSyntaxError, inputsForDisplay, workflowTriggers, type DeclaredInput } from '../core/inputs.js';
+import {
+  autoNumberInput,
+  checkInputs,
+  collectInputs,
+  InputSyntaxError,
+  inputsForDisplay,
+  workflowTriggers,
+  type DeclaredInput,
+  type InputValue,
+} from '../core/inputs.js';
 import { OperationalError, UsageError } from '../errors.js';
 import type { GitHubClient } from './client.js';
 
@@ -85,12 +94,26 @@ export interface PreparedDispatch {
   declared: Record<string, DeclaredInput>;
 }
 
+export interface DispatchOptions {
+  /**
+   * Sizes `number=auto` (SPEC §10: refresh knows its targets); without it the auto value is not
+   * sent (the workflow's default applies) and a warning says so.
+   */
+  autoNumber?: () => Promise<{ number: number; why: string }>;
+}
+
 /**
  * Everything a dispatch needs, checked before anything is sent: the workflow (enabled), the ref,
  * and the inputs (undeclared ones dropped with a warning; bad values and missing required ones
  * are usage errors, exit 2).
  */
-export async function prepareDispatch(gh: GitHubClient, env: Env, pairs: readonly string[], refOverride?: string): Promise<PreparedDispatch> {
+export async function prepareDispatch(
+  gh: GitHubClient,
+  env: Env,
+  pairs: readonly string[],
+  refOverride?: string,
+  opts: DispatchOptions = {},
+): Promise<PreparedDispatch> {
   let configured;
   try {
     configured = collectInputs(env, envJson(env, 'WORKFLOW_INPUTS'), pairs);
@@ -107,6 +130,18 @@ export async function prepareDispatch(gh: GitHubClient, env: Env, pairs: readonl
   }
   const ref = refOverride ?? (await resolveRef(gh));
   const declared = await declaredInputs(gh, workflow, ref);
+  const auto = autoNumberInput(configured);
+  if (auto) {
+    requireNumberInput(declared, auto, `${workflow.path} at ${ref}`);
+    if (opts.autoNumber) {
+      const sized = await opts.autoNumber();
+      configured.number = { value: String(sized.number), source: `${auto.source}=auto` };
+      gh.io.info(`number=auto: ${sized.why}`);
+    } else {
+      delete configured.number;
+      gh.io.warn(`number=auto (from ${auto.source}) is sized by refresh only: not sent, the workflow's default applies`);
+    }
+  }
   const check = checkInputs(declared, configured);
   if (check.droppedNames.length) {
     gh.io.warn(`not sending input(s) the workflow does not declare: ${check.droppedNames.join(', ')}`);
@@ -116,4 +151,14 @@ export async function prepareDispatch(gh: GitHubClient, env: Env, pairs: readonl
     throw new UsageError(`invalid workflow input(s) for ${workflow.path}:\n${lines}`);
   }
   return { workflow, ref, inputs: check.inputs, shown: inputsForDisplay(check.inputs, declared), dropped: check.droppedNames, declared };
+}
+
+/** `number=auto` needs a workflow that takes a `number` input: exit 2 naming the workflow otherwise. */
+export function requireNumberInput(declared: Record<string, DeclaredInput>, auto: InputValue, workflow: string): void {
+  if (declared.number) return;
+  const names = Object.keys(declared);
+  throw new UsageError(
+    `number=auto (from ${auto.source}) needs a "number" input, but ${workflow} declares none (${names.length ? `inputs: ${names.join(', ')}` : 'no inputs'})`,
+    'set REGISTER_NUMBER to a number or unset it (and drop --number auto), or point GITHUB_WORKFLOW_ID at the Cursor-Register workflow',
+  );
 }

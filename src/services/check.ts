@@ -108,10 +108,27 @@ interface Entry {
   result?: Omit<CheckResult, 'apiKey' | 'cookie'>;
 }
 
+/**
+ * The check, recorded in the history (SPEC §10): one `check` event with the counts it saw (after
+ * `markInvalid`'s write when it moved cookies), its tallies and duration, or `ok:false`.
+ */
 export async function runCheck(ctx: AppContext, options: CheckOptions = {}, progress?: CheckProgress): Promise<CheckReport> {
   const { concurrency, timeoutMs } = validateOptions(options);
   // A bad alert setting stops a retiring check before it asks anything (exit 2).
   if (options.markInvalid) (await import('./notify.js')).notifySettings(ctx.env);
+  const { recordRun } = await import('./history.js');
+  return recordRun(ctx, 'check', (c) => checkPool(c, options, progress, concurrency, timeoutMs), (r) => ({
+    facts: { checked: r.checked, valid: r.valid, invalid: r.invalid, expired: r.expired, unknown: r.unknown, marked: r.marked },
+  }));
+}
+
+async function checkPool(
+  ctx: AppContext,
+  options: CheckOptions,
+  progress: CheckProgress | undefined,
+  concurrency: number,
+  timeoutMs: number,
+): Promise<CheckReport> {
   const online = !options.offline;
   const baseUrl = online ? cursorWebUrl(ctx, options.baseUrl) : '';
   const snapshot = await ctx.pool.read();

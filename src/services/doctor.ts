@@ -258,6 +258,20 @@ async function cursorCheck(ctx: AppContext, online: boolean, timeoutMs: number):
   }
 }
 
+/**
+ * What `refresh` would send for `number=auto` now: sized for the keys below MIN_COOKIE_COUNT
+ * (undefined when none is: refresh would have nothing to do).
+ */
+async function autoNumberNow(ctx: AppContext): Promise<{ number: number | undefined; text: string }> {
+  const { decideTargets } = await import('./refresh.js');
+  const { describeSizing, sizeRefresh } = await import('./sizing.js');
+  const minCount = minCookieCount(ctx.env);
+  const { targets } = decideTargets(await ctx.pool.read(), { minCount });
+  if (targets.length === 0) return { number: undefined, text: `no key is below ${minCount} now, so refresh would dispatch nothing` };
+  const sized = await sizeRefresh(ctx, targets, { share: false, minCount });
+  return { number: sized.number, text: `refresh would ask for ${describeSizing(sized)} (for ${targets.map((t) => t.apiKey).join(', ')})` };
+}
+
 /** A running Cursor-To-OpenAI proxy that has the store loaded (SPEC §9.1): file writes would be lost. */
 async function liveProxyCheck(ctx: AppContext): Promise<Outcome> {
   if (process.platform !== 'linux') return skip('running processes are only inspected on Linux');
@@ -610,6 +624,22 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
         } catch (e) {
           return failFrom(e);
         }
+        // number=auto (SPEC §10): the number refresh would ask for now.
+        let autoNote = '';
+        const { autoNumberInput } = await import('../core/inputs.js');
+        const auto = autoNumberInput(configured);
+        if (auto) {
+          try {
+            const { requireNumberInput } = await import('../github/workflow.js');
+            requireNumberInput(declared, auto, `${workflow!.path} at ${ref}`);
+            const sized = await autoNumberNow(ctx);
+            autoNote = `; number=auto: ${sized.text}`;
+            if (sized.number === undefined) delete configured.number;
+            else configured.number = { value: String(sized.number), source: `${auto.source}=auto` };
+          } catch (e) {
+            return failFrom(e);
+          }
+        }
         const result = checkInputs(declared, configured);
         const declaredNames = Object.keys(declared);
         const declaredText = declaredNames.length ? `declared: ${declaredNames.join(', ')}` : 'the workflow declares no inputs';
@@ -623,7 +653,7 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
           return trigger ? fail(detail, hint) : warn(`TRIGGER_WORKFLOW=false, so not sent for now: ${detail}`, hint);
         }
         if (dropped) {
-          return warn(dropped, `remove them from .env / WORKFLOW_INPUTS, or use a fork whose workflow declares them (${declaredText})`);
+          return warn(dropped + autoNote, `remove them from .env / WORKFLOW_INPUTS, or use a fork whose workflow declares them (${declaredText})`);
         }
         // Cursor-Register uploads the CSV files only when upload_artifact is true.
         if (declared.upload_artifact && (result.inputs.upload_artifact ?? declared.upload_artifact.default) === 'false') {
@@ -633,7 +663,7 @@ export async function runDoctor(ctx: AppContext, opts: DoctorOptions = {}): Prom
           );
         }
         const sent = Object.keys(result.inputs);
-        return ok(`${sent.length ? `sending ${sent.join(', ')}` : 'none configured (workflow defaults apply)'}; ${declaredText}`);
+        return ok(`${sent.length ? `sending ${sent.join(', ')}` : 'none configured (workflow defaults apply)'}; ${declaredText}${autoNote}`);
       },
     },
     {

@@ -16,6 +16,7 @@ import { acquireLock } from '../store/lock.js';
 import { requireMultiKey } from '../store/open.js';
 import type { MergeReport } from './merge.js';
 import { assertNewKeyName } from './pool.js';
+import type { ScheduleInfo } from './sizing.js';
 
 export interface RefreshOptions {
   /** Only these keys (created when absent). Empty: every key in the store. */
@@ -38,6 +39,8 @@ export interface RefreshOptions {
   pollIntervalSec?: number;
   /** Seconds to keep listing artifacts while none has appeared (default 60). */
   artifactWaitSec?: number;
+  /** The schedule that runs this refresh (`schedule`), for `number=auto`: default REFRESH_CRON. */
+  schedule?: ScheduleInfo;
 }
 
 export interface TargetInfo {
@@ -117,18 +120,38 @@ export async function runRefresh(ctx: AppContext, opts: RefreshOptions = {}, sig
   const { notifierFor } = await import('./notify.js');
   // Checked even for a dry run, which otherwise sends nothing.
   const notifier = notifierFor(ctx);
-  if (!notifier || opts.dryRun) return refreshPipeline(ctx, opts, signal);
+  if (!notifier || opts.dryRun) return recordedRefresh(ctx, opts, signal);
   const scope = { keys: opts.keys, minCount: opts.minCount ?? minCookieCount(ctx.env) };
   const trace: RefreshTrace = {};
   let outcome: RefreshOutcome;
   try {
-    outcome = await refreshPipeline(ctx, opts, signal, trace);
+    outcome = await recordedRefresh(ctx, opts, signal, trace);
   } catch (e) {
     await notifier.afterRefreshFailure(e, trace, scope, signal);
     throw e;
   }
   await notifier.afterRefresh(outcome, scope, signal);
   return outcome;
+}
+
+/**
+ * The refresh, recorded in the history (SPEC §10): one `refresh` event with the run id, what was
+ * harvested, added and retired, the duration, or `ok:false` and the error. A refresh with nothing
+ * to do, a dry run and one that found the refresh lock taken (another run's) record nothing.
+ */
+async function recordedRefresh(ctx: AppContext, opts: RefreshOptions, signal?: AbortSignal, trace: RefreshTrace = {}): Promise<RefreshOutcome> {
+  const { recordRun } = await import('./history.js');
+  return recordRun(ctx, 'refresh', (c) => refreshPipeline(c, opts, signal, trace), (outcome) => {
+    if (outcome.status !== 'merged') return undefined;
+    const r = outcome.report;
+    return {
+      facts: { runId: outcome.runId, runUrl: outcome.runUrl, harvested: r.harvested, added: r.added, retired: r.keys.reduce((n, k) => n + k.retired, 0) },
+      // Replace mode retires and adds at once: the counts alone would not show what left.
+      keys: (keys) => {
+        for (const k of r.keys) if (k.retired > 0 && keys[k.apiKey]) keys[k.apiKey]!.retired = k.retired;
+      },
+    };
+  });
 }
 
 async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: AbortSignal, trace: RefreshTrace = {}): Promise<RefreshOutcome> {
@@ -171,6 +194,14 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
     const gh = await createGitHubClient(settings, { io, signal, ...(retryBaseMs !== undefined ? { retryBaseMs } : {}) });
     const { prepareDispatch } = await import('../github/workflow.js');
     const runs = await import('../github/runs.js');
+    // number=auto (SPEC §10): sized for these targets when the workflow is about to be dispatched.
+    const dispatchOptions = {
+      autoNumber: async () => {
+        const { describeSizing, sizeRefresh } = await import('./sizing.js');
+        const sized = await sizeRefresh(ctx, targets, { share, minCount, schedule: opts.schedule });
+        return { number: sized.number, why: describeSizing(sized) };
+      },
+    };
 
     // 2–3. Inputs and the run.
     if (opts.dryRun) {
@@ -183,7 +214,7 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
         const r = await runs.latestSuccessfulRun(gh);
         run = { id: r.id, url: r.htmlUrl, conclusion: r.conclusion };
       } else {
-        prepared = await prepareDispatch(gh, env, opts.inputs ?? []);
+        prepared = await prepareDispatch(gh, env, opts.inputs ?? [], undefined, dispatchOptions);
       }
       return {
         status: 'dry-run',
@@ -213,7 +244,7 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
       runUrl = trace.runUrl = run.htmlUrl;
       io.info(`Using the latest successful run ${runId} (${run.createdAt}): ${runUrl}`);
     } else {
-      const prepared = await prepareDispatch(gh, env, opts.inputs ?? []);
+      const prepared = await prepareDispatch(gh, env, opts.inputs ?? [], undefined, dispatchOptions);
       const shown = Object.entries(prepared.shown).map(([k, v]) => `${k}=${v}`).join(' ');
       io.info(`Dispatching ${prepared.workflow.path} on ${prepared.ref}${shown ? ` with ${shown}` : ''}`);
       abortCheck(signal);

@@ -109,9 +109,11 @@ export function openPool(opts: OpenOptions): Pool {
   return new LazyPool(opts.backend, opts);
 }
 
-/** The description of a pool, building its backend if needed. */
+/** The description of a pool, building its backend if needed (through a decorator's `inner`: the history recorder). */
 export async function describePool(pool: Pool): Promise<PoolDescription> {
-  return pool instanceof LazyPool ? pool.describeLoaded() : pool.describe();
+  if (pool instanceof LazyPool) return pool.describeLoaded();
+  const inner = (pool as { inner?: unknown }).inner;
+  return inner && typeof inner === 'object' && 'describe' in inner ? describePool(inner as Pool) : pool.describe();
 }
 
 /** Exit 2 naming the backend, for what a one-pool backend cannot express (SPEC §9). */

@@ -8,7 +8,9 @@ import type { AppContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { addInvalid, clearInvalid, purgeInvalid, removeInvalidAt } from '../services/invalid.js';
 import { normalizeCookieText } from '../core/cookie.js';
+import type { HistoryEventName } from '../core/history.js';
 import { newKeyNameProblem } from '../core/key-name.js';
+import { poolAs } from '../services/history.js';
 import { addCookies } from '../services/pool.js';
 import type { Decide } from '../store/pool.js';
 import { cookieRow, cookieTable, finishApplied, plural, printRefusals, refusedSuffix } from './pool.js';
@@ -39,9 +41,9 @@ function pasted(text: string): string[] {
  */
 export async function runMenu(ctx: AppContext): Promise<'quit' | 'interrupted'> {
   const { io, pool: store } = ctx;
-  /** Apply a change and warn about what the backend dropped (the menu goes on). */
-  const storeUpdate = async <T>(decide: Decide<T>): Promise<T> => {
-    const applied = await store.update(decide);
+  /** Apply a change (recorded in the history as `event`) and warn about what the backend dropped (the menu goes on). */
+  const storeUpdate = async <T>(event: HistoryEventName, decide: Decide<T>): Promise<T> => {
+    const applied = await poolAs(store, event).update(decide);
     finishApplied(io, applied, 0);
     return applied.result;
   };
@@ -67,7 +69,7 @@ export async function runMenu(ctx: AppContext): Promise<'quit' | 'interrupted'> 
       const text = await password({ message: 'Paste the invalid cookie(s), separated by spaces or commas:' });
       const candidates = pasted(text);
       if (candidates.length === 0) return io.out('Nothing entered.');
-      const r = await storeUpdate((snap) => addInvalid(snap, candidates));
+      const r = await storeUpdate('invalid', (snap) => addInvalid(snap, candidates));
       printRefusals(io, r.refusals);
       const refused = refusedSuffix(r);
       io.out(`Added ${plural(r.added, 'cookie')} to the invalid list${refused}.`);
@@ -92,7 +94,7 @@ export async function runMenu(ctx: AppContext): Promise<'quit' | 'interrupted'> 
       });
       if (index < 0) return io.out('Nothing removed.');
       const chosen = invalid[index]!;
-      const r = await storeUpdate((snap) => removeInvalidAt(snap, index, chosen));
+      const r = await storeUpdate('invalid', (snap) => removeInvalidAt(snap, index, chosen));
       io.out(r.removed ? `Removed ${io.cookie(chosen)} from the invalid list (now ${r.after}).` : 'That cookie is no longer in the list.');
     },
 
@@ -101,12 +103,12 @@ export async function runMenu(ctx: AppContext): Promise<'quit' | 'interrupted'> 
       if (invalid.length === 0) return io.out('The invalid list is already empty.');
       const sure = await confirm({ message: `Clear the whole invalid list (${plural(invalid.length, 'cookie')})?`, default: false });
       if (!sure) return io.out('Nothing cleared.');
-      const r = await storeUpdate((snap) => clearInvalid(snap));
+      const r = await storeUpdate('invalid', (snap) => clearInvalid(snap));
       io.out(`Cleared the invalid list (${plural(r.cleared, 'cookie')} removed).`);
     },
 
     async purge() {
-      const r = await storeUpdate((snap) => purgeInvalid(snap));
+      const r = await storeUpdate('purge', (snap) => purgeInvalid(snap));
       if (r.keys.length) {
         io.out(
           renderTable(['API KEY', 'BEFORE', 'REMOVED', 'AFTER'], r.keys.map((k) => [k.apiKey, k.before, k.removed, k.after]), {
@@ -140,7 +142,7 @@ export async function runMenu(ctx: AppContext): Promise<'quit' | 'interrupted'> 
       const candidates = pasted(text);
       if (candidates.length === 0) return io.out('Nothing entered.');
       const key = apiKey;
-      const r = await storeUpdate((snap) => addCookies(snap, key, candidates, ctx.nowSec(), { create: true }));
+      const r = await storeUpdate('add', (snap) => addCookies(snap, key, candidates, ctx.nowSec(), { create: true }));
       printRefusals(io, r.refusals);
       const refused = refusedSuffix(r);
       io.out(`Added ${plural(r.added, 'cookie')} to ${c.bold(key)} (now ${r.after})${refused}.`);
@@ -157,7 +159,7 @@ export async function runMenu(ctx: AppContext): Promise<'quit' | 'interrupted'> 
       if (!(await confirm({ message: `Move ${plural(dead.length, 'dead cookie')} to the invalid list?`, default: true }))) {
         return io.out('Nothing moved.');
       }
-      io.out(`Moved ${plural(await markInvalid(ctx, r.results), 'cookie')} to the invalid list.`);
+      io.out(`Moved ${plural(await markInvalid({ ...ctx, pool: poolAs(store, 'invalid') }, r.results), 'cookie')} to the invalid list.`);
     },
 
     async refresh() {
