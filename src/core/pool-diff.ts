@@ -87,24 +87,37 @@ export function emptyDiff(d: PoolDiff): boolean {
 }
 
 /**
- * A key's new list from its list as it is now (`current`): the diff's removals taken out, its
- * additions appended unless present already or listed in `blocked` (identities the other writer
- * has retired since the plan: its invalid list).
+ * A list's new version from the list as it is now (`current`): `remove` (identities) taken out,
+ * `add` appended unless present already (in any form) or listed in `blocked`.
  */
-export function applyKeyDiff(current: readonly string[], diff: KeyDiff, blocked: ReadonlySet<string> = new Set()): string[] {
+export function applyListDiff(
+  current: readonly string[],
+  remove: ReadonlySet<string>,
+  add: readonly string[],
+  blocked: ReadonlySet<string> = new Set(),
+): string[] {
   const out: string[] = [];
   const present = new Set<string>();
   for (const c of current) {
     const id = cookieIdentity(c);
-    if (diff.remove.has(id)) continue;
+    if (remove.has(id)) continue;
     present.add(id);
     out.push(c);
   }
-  for (const c of diff.add) {
+  for (const c of add) {
     const id = cookieIdentity(c);
     if (present.has(id) || blocked.has(id)) continue;
     present.add(id);
     out.push(c);
   }
   return out;
+}
+
+/**
+ * A key's new list from its list as it is now (`current`): the diff's removals taken out, its
+ * additions appended unless present already or listed in `blocked` (identities the other writer
+ * has retired since the plan: its invalid list).
+ */
+export function applyKeyDiff(current: readonly string[], diff: KeyDiff, blocked: ReadonlySet<string> = new Set()): string[] {
+  return applyListDiff(current, diff.remove, diff.add, blocked);
 }

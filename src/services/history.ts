@@ -34,7 +34,7 @@ import {
 import { CliError, LockedError, UsageError } from '../errors.js';
 import { sameKeys, sameList } from '../store/format.js';
 import type { Applied, BackendName, Change, Decide, Pool, PoolDescription, Snapshot } from '../store/pool.js';
-import type { IO } from '../ui/io.js';
+import type { IOPort } from '../core/io-port.js';
 
 /** Rotate past this size (bytes). */
 export const HISTORY_MAX_BYTES = 10 * 1024 * 1024;
@@ -260,7 +260,7 @@ export class HistoryRecorder {
 
   constructor(
     readonly log: HistoryLog,
-    private readonly io: IO,
+    private readonly io: IOPort,
     readonly nowMs: () => number,
   ) {}
 

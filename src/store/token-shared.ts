@@ -5,7 +5,7 @@
  */
 import { dirname } from 'node:path';
 import { cookieIdentity } from '../core/cookie.js';
-import { diffPool } from '../core/pool-diff.js';
+import { applyListDiff, diffPool } from '../core/pool-diff.js';
 import { ignoredLines, parseTokenFiles, servedTokens, type TokenEdit } from '../core/token-text.js';
 import { checkUrl, envString, storePaths, type Env } from '../config.js';
 import { OperationalError, UsageError } from '../errors.js';
@@ -62,20 +62,7 @@ export function planTokenChange(snapshot: Snapshot, change: Change<unknown>, bac
 /** The invalid list after a plan, from the list as it is now (undefined: unchanged). */
 export function nextInvalid(current: readonly string[], plan: TokenPlan): string[] | undefined {
   if (plan.invalidAdd.length === 0 && plan.invalidRemove.size === 0) return undefined;
-  const out: string[] = [];
-  const present = new Set<string>();
-  for (const c of current) {
-    const id = cookieIdentity(c);
-    if (plan.invalidRemove.has(id)) continue;
-    present.add(id);
-    out.push(c);
-  }
-  for (const c of plan.invalidAdd) {
-    const id = cookieIdentity(c);
-    if (present.has(id)) continue;
-    present.add(id);
-    out.push(c);
-  }
+  const out = applyListDiff(current, plan.invalidRemove, plan.invalidAdd);
   return sameList(out, current) ? undefined : out;
 }
 
