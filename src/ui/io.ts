@@ -44,7 +44,7 @@ export interface IOOptions {
 export class IO {
   readonly stdout: NonNullable<IOOptions['stdout']>;
   readonly stderr: NonNullable<IOOptions['stderr']>;
-  readonly stdin: NonNullable<IOOptions['stdin']>;
+  private stdinStream: IOOptions['stdin'];
   readonly json: boolean;
   readonly quiet: boolean;
   readonly verbose: boolean;
@@ -57,7 +57,7 @@ export class IO {
   constructor(opts: IOOptions = {}) {
     this.stdout = opts.stdout ?? process.stdout;
     this.stderr = opts.stderr ?? process.stderr;
-    this.stdin = opts.stdin ?? process.stdin;
+    this.stdinStream = opts.stdin;
     this.json = opts.json ?? false;
     this.quiet = opts.quiet ?? false;
     this.verbose = opts.verbose ?? false;
@@ -65,6 +65,14 @@ export class IO {
     const wanted = opts.color ?? (!('NO_COLOR' in process.env) || process.env.NO_COLOR === '');
     this.c = colours(wanted && this.stdout.isTTY ? 1 : 0);
     this.ce = colours(wanted && this.stderr.isTTY ? 1 : 0);
+  }
+
+  /**
+   * Standard input, opened on first use: `process.stdin` sets up a stream (a socket for a pipe),
+   * which commands that never read it (most of them) should not pay for at start-up.
+   */
+  get stdin(): NonNullable<IOOptions['stdin']> {
+    return (this.stdinStream ??= process.stdin);
   }
 
   get isInteractive(): boolean {
