@@ -2,14 +2,16 @@
 /**
  * P2: start-up cost. `cookie-pool status --json` on a 1k-cookie store against `node -e 0`,
  * alternating, median of 10 each (after one warm-up of each). Target: ratio ≤ 2. Also prints the
- * ratio of the minimums and of the children's own CPU time, steadier on a busy machine.
+ * ratio of the minimums and of the children's own CPU time, steadier on a busy machine, and the
+ * load average before and after (figures taken with a load above the core count are not comparable).
+ * The children run in a clean environment (PATH and HOME only, plus the store's DATA_DIR).
  *
  *   npm run build && node bench/startup.mjs [--runs 10]
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,6 +27,9 @@ function cookie(i) {
   const payload = Buffer.from(JSON.stringify({ sub: `auth0|${user}`, exp, iss: 'https://authentication.cursor.sh' })).toString('base64url');
   return `${user}%3A%3A${header}.${payload}.${randomBytes(32).toString('base64url')}`;
 }
+
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const loadBefore = load();
 
 const dir = mkdtempSync(join(tmpdir(), 'cookie-pool-startup-'));
 try {
@@ -71,6 +76,7 @@ try {
   console.log(`cookie-pool status --json (1k): median ${c.toFixed(1)} ms, min ${min(cli).toFixed(1)}  [${cli.map((x) => x.toFixed(0)).join(', ')}]`);
   console.log(`ratio (wall, medians): ${(c / b).toFixed(2)}x (target ≤ 2x); by minimum: ${(min(cli) / min(bare)).toFixed(2)}x`);
   console.log(`CPU time (user+sys, medians): node -e 0 ${median(bareCpu).toFixed(1)} ms, status ${median(cliCpu).toFixed(1)} ms, ratio ${(median(cliCpu) / median(bareCpu)).toFixed(2)}x`);
+  console.log(`load average (1, 5, 15 min): before ${loadBefore}, after ${load()} on ${cpus().length} cores`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

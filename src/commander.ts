@@ -6,7 +6,24 @@
 import { createRequire } from 'node:module';
 import type * as Commander from 'commander';
 
-const commander = createRequire(import.meta.url)('commander') as typeof Commander;
+const require = createRequire(import.meta.url);
+
+/**
+ * The copy installed beside us is required by its path: resolving the name `commander` goes
+ * through its package `exports`, and Node's resolver then compiles a large regular expression (its
+ * check for `node_modules` segments in export targets) at every start — about 3% of `status`.
+ * Where npm hoisted commander elsewhere, the name is resolved as usual.
+ */
+function loadCommander(): typeof Commander {
+  try {
+    return require('../node_modules/commander/index.js') as typeof Commander;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    return require('commander') as typeof Commander;
+  }
+}
+
+const commander = loadCommander();
 
 export const { Command, CommanderError, InvalidArgumentError, Option } = commander;
 export type Command = Commander.Command;

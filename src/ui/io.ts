@@ -48,7 +48,7 @@ export interface IOOptions {
 export class IO implements IOPort {
   readonly stdout: NonNullable<IOOptions['stdout']>;
   readonly stderr: NonNullable<IOOptions['stderr']>;
-  readonly stdin: NonNullable<IOOptions['stdin']>;
+  private stdinStream: IOOptions['stdin'];
   readonly json: boolean;
   readonly quiet: boolean;
   readonly verbose: boolean;
@@ -61,7 +61,7 @@ export class IO implements IOPort {
   constructor(opts: IOOptions = {}) {
     this.stdout = opts.stdout ?? process.stdout;
     this.stderr = opts.stderr ?? process.stderr;
-    this.stdin = opts.stdin ?? process.stdin;
+    this.stdinStream = opts.stdin;
     this.json = opts.json ?? false;
     this.quiet = opts.quiet ?? false;
     this.verbose = opts.verbose ?? false;
@@ -69,6 +69,14 @@ export class IO implements IOPort {
     const wanted = opts.color ?? (!('NO_COLOR' in process.env) || process.env.NO_COLOR === '');
     this.c = colours(wanted && this.stdout.isTTY ? 1 : 0);
     this.ce = colours(wanted && this.stderr.isTTY ? 1 : 0);
+  }
+
+  /**
+   * Standard input, opened on first use: `process.stdin` sets up a stream (a socket for a pipe),
+   * which commands that never read it (most of them) should not pay for at start-up.
+   */
+  get stdin(): NonNullable<IOOptions['stdin']> {
+    return (this.stdinStream ??= process.stdin);
   }
 
   get isInteractive(): boolean {

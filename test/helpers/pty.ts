@@ -30,10 +30,17 @@ export const down = (n: number): Step[] => Array.from({ length: n }, () => ({ se
 export function runPty(
   args: string[],
   steps: Step[],
-  opts: { env?: Record<string, string | undefined>; cwd?: string; bin?: string; timeout?: number } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    bin?: string;
+    timeout?: number;
+    /** Node's own arguments before the script (default `--`, which keeps our flags from node). */
+    nodeArgs?: string[];
+  } = {},
 ): Promise<PtyResult> {
   const spec = {
-    argv: [process.execPath, '--', opts.bin ?? BIN, ...args],
+    argv: [process.execPath, ...(opts.nodeArgs ?? ['--']), opts.bin ?? BIN, ...args],
     cwd: opts.cwd ?? ROOT,
     env: baseEnv({ TERM: 'xterm-256color', ...opts.env }),
     cols: 160,
