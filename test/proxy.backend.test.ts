@@ -200,6 +200,7 @@ describe('proxy backend: never loses a cookie to the proxy', () => {
     expect(res.code).toBe(3);
     const out = JSON.parse(res.stdout);
     expect(out.dropped).toHaveLength(1);
+    expect(out).toMatchObject({ ok: false, exitCode: 3 });
     expect(added[1]!.startsWith(out.dropped[0].split('…')[0])).toBe(true);
     expect(res.stderr).toMatch(/did not keep/);
     expect(p.fake.keys.get('sk-a')).toEqual([added[0]]);

@@ -56,7 +56,7 @@ export const cookiesCommand = (): Command => {
       const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
       const applied = await ctx.pool.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec()));
       const r = applied.result;
-      const code = exitCodeFor(r.added, failedRefusals(r.refusals));
+      const code = finishApplied(io, applied, exitCodeFor(r.added, failedRefusals(r.refusals)));
       if (io.json) {
         io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), refusals: refusalsJson(io, r.refusals), exitCode: code });
       } else {
@@ -65,7 +65,7 @@ export const cookiesCommand = (): Command => {
         const added = r.added ? io.c.green(plural(r.added, 'cookie')) : plural(0, 'cookie');
         io.out(`Added ${added} to ${io.c.bold(apiKey)} (now ${r.after})${refused}.`);
       }
-      process.exitCode = finishApplied(io, applied, code);
+      process.exitCode = code;
     });
 
   cookies
@@ -80,7 +80,7 @@ export const cookiesCommand = (): Command => {
       const given = await gatherCookies(args, [], io.stdin);
       const applied = await ctx.pool.update((snap) => removeCookies(snap, apiKey, given, { invalidate: opts.invalidate }));
       const r = applied.result;
-      const code = exitCodeFor(given.length - r.notFound.length, r.notFound.length);
+      const code = finishApplied(io, applied, exitCodeFor(given.length - r.notFound.length, r.notFound.length));
       if (io.json) {
         io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), notFound: r.notFound.map((c) => io.cookie(c)), exitCode: code });
       } else {
@@ -88,7 +88,7 @@ export const cookiesCommand = (): Command => {
         const inv = opts.invalidate ? `, ${plural(r.invalidated, 'cookie')} added to the invalid list` : '';
         io.out(`Removed ${plural(r.removed, 'cookie')} from ${io.c.bold(apiKey)} (now ${r.after})${inv}.`);
       }
-      process.exitCode = finishApplied(io, applied, code);
+      process.exitCode = code;
     });
 
   return cookies;

@@ -55,7 +55,7 @@ export const invalidCommand = (): Command => {
       const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
       const applied = await ctx.pool.update((snap) => addInvalid(snap, candidates, { keepInKeys: opts.keepInKeys }));
       const r = applied.result;
-      const code = exitCodeFor(r.added, failedRefusals(r.refusals));
+      const code = finishApplied(io, applied, exitCodeFor(r.added, failedRefusals(r.refusals)));
       if (io.json) {
         io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), refusals: refusalsJson(io, r.refusals), exitCode: code });
       } else {
@@ -65,7 +65,7 @@ export const invalidCommand = (): Command => {
         for (const k of r.keys) io.out(`  ${io.c.bold(k.apiKey)}: removed ${k.removed}, now ${k.after}`);
         if (r.removedFromKeys) io.out(`Removed ${plural(r.removedFromKeys, 'cookie')} from api keys.`);
       }
-      process.exitCode = finishApplied(io, applied, code);
+      process.exitCode = code;
     });
 
   invalid
@@ -79,14 +79,14 @@ export const invalidCommand = (): Command => {
       const given = await gatherCookies(args, [], io.stdin);
       const applied = await ctx.pool.update((snap) => removeInvalid(snap, given));
       const r = applied.result;
-      const code = exitCodeFor(given.length - r.notFound.length, r.notFound.length);
+      const code = finishApplied(io, applied, exitCodeFor(given.length - r.notFound.length, r.notFound.length));
       if (io.json) {
         io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), notFound: r.notFound.map((c) => io.cookie(c)), exitCode: code });
       } else {
         for (const c of r.notFound) io.warn(`not in the invalid list: ${io.cookie(c)}`);
         io.out(`Removed ${plural(r.removed, 'cookie')} from the invalid list (now ${r.after}).`);
       }
-      process.exitCode = finishApplied(io, applied, code);
+      process.exitCode = code;
     });
 
   invalid

@@ -49,7 +49,7 @@ export const keysCommand = (): Command => {
       const candidates = await gatherCookies(args, opts.fromFile ?? [], io.stdin);
       const applied = await ctx.pool.update((snap) => addCookies(snap, apiKey, candidates, ctx.nowSec(), { create: true }));
       const r = applied.result;
-      const code = exitCodeFor(r.added + (r.created ? 1 : 0), failedRefusals(r.refusals));
+      const code = finishApplied(io, applied, exitCodeFor(r.added + (r.created ? 1 : 0), failedRefusals(r.refusals)));
       if (io.json) {
         io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), refusals: refusalsJson(io, r.refusals), exitCode: code });
       } else {
@@ -58,7 +58,7 @@ export const keysCommand = (): Command => {
         const refused = refusedSuffix(r);
         io.out(`${what}: added ${plural(r.added, 'cookie')}, now ${r.after}${refused}.`);
       }
-      process.exitCode = finishApplied(io, applied, code);
+      process.exitCode = code;
     });
 
   keys
@@ -91,7 +91,7 @@ export const keysCommand = (): Command => {
       const applied = await ctx.pool.update((snap) => importEnvKeys(snap, wanted, ctx.nowSec()));
       const r = applied.result;
       const created = r.keys.filter((k) => k.created).length;
-      const code = exitCodeFor(r.added + created, failedRefusals(r.refusals));
+      const code = finishApplied(io, applied, exitCodeFor(r.added + created, failedRefusals(r.refusals)));
       if (io.json) {
         io.printJson({ ok: code === 0, ...r, ...appliedJson(io, applied), refusals: refusalsJson(io, r.refusals), exitCode: code });
       } else {
@@ -108,7 +108,7 @@ export const keysCommand = (): Command => {
         const refused = refusedSuffix(r);
         io.out(`Imported API_KEYS: ${plural(created, 'new key')}, ${plural(r.added, 'cookie')} added${refused}.`);
       }
-      process.exitCode = finishApplied(io, applied, code);
+      process.exitCode = code;
     });
 
   return keys;
