@@ -24,7 +24,7 @@ import AdmZip from 'adm-zip';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'cookie-pool.js');
-const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' }, keys: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' }, keys: { type: 'string', default: '10' }, 'cpu-prof': { type: 'string' } } });
 const N = Number(values.n);
 const ROUNDS = Number(values.rounds);
 const KEYS = Number(values.keys);
@@ -35,7 +35,8 @@ const mb = (b) => (b / 1024 / 1024).toFixed(1);
 function runImport(cwd, dataDir, zip, rssFile, preload) {
   return new Promise((resolvePromise, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--import', preload, BIN, 'import', zip, '--key', 'sk-bench-0', '--json'], {
+    const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
+    const child = spawn(process.execPath, [...prof, '--import', preload, BIN, 'import', zip, '--key', 'sk-bench-0', '--json'], {
       cwd,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', DATA_DIR: dataDir, RSS_OUT: rssFile },
       stdio: ['ignore', 'pipe', 'pipe'],

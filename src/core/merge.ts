@@ -3,6 +3,7 @@
  * what `replace` retires. Pure and linear in the number of cookies (sets, no scans).
  */
 import { cookieIdentity, emptyRejections, isExpired, parseCookie, type RefusalReason } from './cookie.js';
+import { IdentitySet } from './identity.js';
 
 export type RefreshMode = 'append' | 'replace';
 export type KeyMap = Record<string, string[]>;
@@ -41,17 +42,22 @@ export interface MergePlan {
   invalidChanged: boolean;
 }
 
+/** Identities to look a candidate up in: a Set, or an IdentitySet for whole stores. */
+export interface IdentityLookup {
+  has(identity: string): boolean;
+}
+
 /** Sort candidates into accepted (in order, first occurrence wins) and refused. */
 export function screenCandidates(
   candidates: Iterable<string>,
-  existing: ReadonlySet<string>,
-  knownInvalid: ReadonlySet<string>,
+  existing: IdentityLookup,
+  knownInvalid: IdentityLookup,
   nowSec: number,
 ): { accepted: string[]; rejected: Record<RefusalReason, number>; refusals: { cookie: string; reason: RefusalReason }[] } {
   const rejected = emptyRejections();
   const refusals: { cookie: string; reason: RefusalReason }[] = [];
   const accepted: string[] = [];
-  const seen = new Set<string>();
+  const seen = new IdentitySet();
   const refuse = (cookie: string, reason: RefusalReason) => {
     rejected[reason]++;
     refusals.push({ cookie, reason });
@@ -80,8 +86,8 @@ export function identitySet(cookies: Iterable<string>): Set<string> {
   return set;
 }
 
-function allStoreIdentities(keys: KeyMap): Set<string> {
-  const set = new Set<string>();
+function allStoreIdentities(keys: KeyMap): IdentitySet {
+  const set = new IdentitySet();
   for (const list of Object.values(keys)) for (const c of list) set.add(cookieIdentity(c));
   return set;
 }
@@ -99,7 +105,9 @@ function allStoreIdentities(keys: KeyMap): Set<string> {
 export function planMerge(input: MergeInput): MergePlan {
   const { keys, invalid, mode, share, nowSec } = input;
   const targets = [...new Set(input.targets)];
-  const knownInvalid = identitySet(invalid);
+  // Whole-store sets: IdentitySet, not Set (hashing 200k identities in full was the costliest step).
+  const knownInvalid = new IdentitySet();
+  for (const c of invalid) knownInvalid.add(cookieIdentity(c));
   const screened = screenCandidates(input.candidates, allStoreIdentities(keys), knownInvalid, nowSec);
   const { accepted } = screened;
 
