@@ -109,46 +109,103 @@ function refused(name: string, why: string): CsvRefusedError {
   return new CsvRefusedError(`${name} refused: ${why}`, 'cookie files hold short rows (an e-mail, a cookie); this is not one');
 }
 
-/** The 1-based line of byte `pos` (for messages only: counts line feeds, or carriage returns without any). */
-function lineAt(buf: Buffer, pos: number): number {
-  const eol = buf.includes(0x0a) ? 0x0a : 0x0d;
-  let n = 1;
-  for (let i = buf.indexOf(eol); i >= 0 && i < pos; i = buf.indexOf(eol, i + 1)) n++;
-  return n;
-}
-
 /**
- * Call `onLine(start, end)` for each line of `buf` (ended by LF, CR or CRLF; a BOM skipped), after
- * refusing any longer than the record limit. Searches use Buffer.indexOf (memchr), each position
- * remembered until passed, so a file is scanned once.
+ * Lines of a quote-free file, fed in pieces (a whole file is one piece): each line (ended by LF,
+ * CR or CRLF; a leading BOM skipped) is split at commas and its fields handed to `emit`. A line
+ * longer than the record limit or with more fields than allowed is refused as soon as it is met.
+ * Searches use Buffer.indexOf (memchr), each position remembered until passed, so every byte is
+ * looked at once; only fields long enough to hold a cookie, and possible e-mails beside one,
+ * become strings.
  */
-function eachLine(buf: Buffer, name: string, limits: CsvLimits, onLine: (start: number, end: number) => void): void {
-  let pos = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
-  let nextLf = buf.indexOf(0x0a, pos);
-  let nextCr = buf.indexOf(0x0d, pos);
-  while (pos < buf.length) {
-    if (nextLf >= 0 && nextLf < pos) nextLf = buf.indexOf(0x0a, pos);
-    if (nextCr >= 0 && nextCr < pos) nextCr = buf.indexOf(0x0d, pos);
-    const end = nextLf < 0 ? (nextCr < 0 ? buf.length : nextCr) : nextCr < 0 ? nextLf : Math.min(nextLf, nextCr);
-    if (end - pos > limits.maxRecordSize) {
-      throw refused(name, `line ${lineAt(buf, pos)} is longer than ${limits.maxRecordSize} bytes`);
-    }
-    if (end > pos) onLine(pos, end);
-    pos = end + 1;
-  }
-}
+class PlainScanner {
+  /** The unfinished last line of the previous piece. */
+  #carry: Buffer | undefined;
+  #started = false;
+  #bytes = 0;
+  /** Line feeds and carriage returns passed (for line numbers in messages). */
+  #lf = 0;
+  #cr = 0;
+  readonly #bounds: number[] = [];
+  readonly #short: string[] = [];
 
-/** A quote-free file: lines of comma-separated fields, read straight from the bytes. */
-function plainRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit): void {
-  // ASCII (the usual case) decodes as latin1, a plain copy; anything else as UTF-8, field by field
-  // (a comma is never part of a multi-byte character, so fields decode as the whole line would).
-  const encoding = isAscii(buf) ? 'latin1' : 'utf8';
-  // A field of more bytes than this cannot be an e-mail of MAX_EMAIL_LENGTH characters.
-  const emailBytes = encoding === 'latin1' ? MAX_EMAIL_LENGTH : 4 * MAX_EMAIL_LENGTH;
-  const bounds: number[] = [];
-  const short: string[] = [];
-  let nextComma = buf.indexOf(0x2c);
-  eachLine(buf, name, limits, (start, end) => {
+  constructor(
+    readonly name: string,
+    readonly limits: CsvLimits,
+    readonly emit: Emit,
+  ) {}
+
+  #line(): number {
+    return 1 + (this.#lf > 0 ? this.#lf : this.#cr);
+  }
+
+  write(buf: Buffer): void {
+    this.#bytes += buf.length;
+    if (this.#bytes > this.limits.maxFileBytes) throw tooLarge(this.name, this.limits);
+    let pos = 0;
+    if (!this.#started) {
+      this.#started = true;
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
+    }
+    let nextLf = buf.indexOf(0x0a, pos);
+    let nextCr = buf.indexOf(0x0d, pos);
+    if (this.#carry) {
+      // Finish the line the previous piece left open: join just that line's two parts.
+      const end = nextLf < 0 ? nextCr : nextCr < 0 ? nextLf : Math.min(nextLf, nextCr);
+      const head = end < 0 ? buf : buf.subarray(0, end);
+      if (this.#carry.length + head.length > this.limits.maxRecordSize) throw this.#tooLong();
+      const joined = Buffer.concat([this.#carry, head]);
+      this.#carry = undefined;
+      if (end < 0) {
+        this.#carry = joined;
+        return;
+      }
+      this.#fields(joined, 0, joined.length, isAscii(joined) ? 'latin1' : 'utf8');
+      if (buf[end] === 0x0a) this.#lf++;
+      else this.#cr++;
+      pos = end + 1;
+    }
+    // ASCII (the usual case) decodes as latin1, a plain copy; anything else as UTF-8, field by
+    // field (a comma is never part of a multi-byte character, so fields decode as the line would).
+    const encoding = isAscii(buf) ? 'latin1' : 'utf8';
+    let nextComma = buf.indexOf(0x2c, pos);
+    while (pos < buf.length) {
+      if (nextLf >= 0 && nextLf < pos) nextLf = buf.indexOf(0x0a, pos);
+      if (nextCr >= 0 && nextCr < pos) nextCr = buf.indexOf(0x0d, pos);
+      const end = nextLf < 0 ? nextCr : nextCr < 0 ? nextLf : Math.min(nextLf, nextCr);
+      if (end < 0) {
+        // The rest continues in the next piece (or ends the file).
+        if (buf.length - pos > this.limits.maxRecordSize) throw this.#tooLong();
+        this.#carry = buf.subarray(pos);
+        return;
+      }
+      if (end - pos > this.limits.maxRecordSize) throw this.#tooLong();
+      if (end > pos) {
+        if (nextComma >= 0 && nextComma < pos) nextComma = buf.indexOf(0x2c, pos);
+        nextComma = this.#fields(buf, pos, end, encoding, nextComma);
+      }
+      if (buf[end] === 0x0a) this.#lf++;
+      else this.#cr++;
+      pos = end + 1;
+    }
+  }
+
+  /** The file is complete: its last line needs no line break. */
+  end(): void {
+    const rest = this.#carry;
+    this.#carry = undefined;
+    if (rest?.length) this.#fields(rest, 0, rest.length, isAscii(rest) ? 'latin1' : 'utf8');
+  }
+
+  #tooLong(): CsvRefusedError {
+    return refused(this.name, `line ${this.#line()} is longer than ${this.limits.maxRecordSize} bytes`);
+  }
+
+  /**
+   * Split line [start, end) of `buf` at commas and emit its cookies. `nextComma` is the first comma
+   * at or after `start` (or -1), found once per piece; returns the first comma after the line.
+   */
+  #fields(buf: Buffer, start: number, end: number, encoding: 'latin1' | 'utf8', nextComma = buf.indexOf(0x2c, start)): number {
+    const bounds = this.#bounds;
     bounds.length = 0;
     for (let from = start; ; ) {
       if (nextComma >= 0 && nextComma < from) nextComma = buf.indexOf(0x2c, from);
@@ -158,10 +215,13 @@ function plainRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit): vo
       }
       bounds.push(from, nextComma);
       from = nextComma + 1;
-      if (bounds.length > 2 * limits.maxFields) {
-        throw refused(name, `line ${lineAt(buf, start)} has more than ${limits.maxFields} fields`);
+      if (bounds.length > 2 * this.limits.maxFields) {
+        throw refused(this.name, `line ${this.#line()} has more than ${this.limits.maxFields} fields`);
       }
     }
+    // A field of more bytes than this cannot be an e-mail of MAX_EMAIL_LENGTH characters.
+    const emailBytes = encoding === 'latin1' ? MAX_EMAIL_LENGTH : 4 * MAX_EMAIL_LENGTH;
+    // A row of one field (token_*.csv) has no email beside it.
     let email: string | null | undefined = bounds.length > 2 ? undefined : null;
     for (let f = 0; f < bounds.length; f += 2) {
       const s = bounds[f]!;
@@ -172,26 +232,38 @@ function plainRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit): vo
       if (cookie === undefined) continue;
       if (email === undefined) {
         // Only fields short enough to be an address become strings (emailIn skips longer ones).
+        const short = this.#short;
         short.length = 0;
         for (let g = 0; g < bounds.length; g += 2) {
           if (bounds[g + 1]! - bounds[g]! <= emailBytes) short.push(buf.toString(encoding, bounds[g], bounds[g + 1]));
         }
         email = emailIn(short) ?? null;
       }
-      emit(cookie, email);
+      this.emit(cookie, email);
     }
-  });
+    return nextComma;
+  }
+}
+
+function tooLarge(name: string, limits: CsvLimits): CsvRefusedError {
+  return refused(name, `more than ${limits.maxFileBytes} bytes (the limit for one CSV/TXT file)`);
 }
 
 const FALLBACK_SEPARATORS = /[,;\t ]+/;
 
-/** Text that is not CSV after all (stray quotes): lines, split at any separator. */
+/** Text that is not CSV after all (stray quotes): lines (LF, CR or CRLF), split at any separator. */
 function fallbackRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit): void {
-  eachLine(buf, name, limits, (start, end) => {
-    const row = buf.toString('utf8', start, end).split(FALLBACK_SEPARATORS);
-    if (row.length > limits.maxFields) throw refused(name, `line ${lineAt(buf, start)} has more than ${limits.maxFields} fields`);
+  let pos = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  for (let line = 1; pos < buf.length; line++) {
+    let end = pos;
+    while (end < buf.length && buf[end] !== 0x0a && buf[end] !== 0x0d) {
+      if (++end - pos > limits.maxRecordSize) throw refused(name, `line ${line} is longer than ${limits.maxRecordSize} bytes`);
+    }
+    const row = buf.toString('utf8', pos, end).split(FALLBACK_SEPARATORS);
+    if (row.length > limits.maxFields) throw refused(name, `line ${line} has more than ${limits.maxFields} fields`);
     visitRow(row, emit);
-  });
+    pos = end + (buf[end] === 0x0d && buf[end + 1] === 0x0a ? 2 : 1);
+  }
 }
 
 /**
@@ -232,21 +304,85 @@ function quotedRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit): b
   return true;
 }
 
-/** Scan one file. */
-function extractFile(source: ExtractSource, limits: CsvLimits, emit: Emit): void {
-  const { name, data } = typeof source === 'string' || Buffer.isBuffer(source) ? { name: 'input', data: source } : source;
-  // A string has at most as many characters as bytes: refuse the hopeless before encoding it.
-  if (data.length > limits.maxFileBytes) {
-    throw refused(name, `more than ${limits.maxFileBytes} bytes (the limit for one CSV/TXT file)`);
+/** A file arriving in pieces (see CookieExtractor.open). */
+export interface FileScan {
+  /** Scan the next piece. False once the file turns out to hold quotes: pass it whole to `add`. */
+  write(piece: Buffer): boolean;
+  /** The file is complete. */
+  end(): void;
+}
+
+/**
+ * Cookies from several files, deduplicated across them (by identity, first one wins; its e-mail
+ * too). Throws CsvRefusedError for a file beyond the limits.
+ */
+export class CookieExtractor {
+  readonly #limits: CsvLimits;
+  readonly #seen = new IdentityMap<true>();
+  readonly #cookies: string[] = [];
+  readonly #labels = new IdentityMap<string>();
+  #found = 0;
+
+  constructor(limits: Partial<CsvLimits> = {}) {
+    this.#limits = { ...CSV_LIMITS, ...limits };
   }
-  const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  if (buf.length > limits.maxFileBytes) {
-    throw refused(name, `more than ${limits.maxFileBytes} bytes (the limit for one CSV/TXT file)`);
+
+  readonly #emit: Emit = (cookie, email) => {
+    this.#found++;
+    const id = cookieIdentity(cookie);
+    // The identity already held, if any: a label keyed by this row's copy would keep the row alive.
+    const known = this.#seen.setIfAbsent(id, true);
+    if (known === undefined) this.#cookies.push(cookie);
+    if (email !== null) this.#labels.setIfAbsent(known ?? id, email);
+  };
+
+  /** Scan a whole file (text, or raw UTF-8 bytes). */
+  add(source: ExtractSource): void {
+    const { name, data } = typeof source === 'string' || Buffer.isBuffer(source) ? { name: 'input', data: source } : source;
+    const limits = this.#limits;
+    // A string has at most as many characters as bytes: refuse the hopeless before encoding it.
+    if (data.length > limits.maxFileBytes) throw tooLarge(name, limits);
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    // Without a quote character CSV is just lines of comma-separated fields: split them directly
+    // (csv-parse costs several times more on the 100k-row files of a big artifact).
+    if (!buf.includes(0x22)) {
+      const scan = new PlainScanner(name, limits, this.#emit);
+      scan.write(buf);
+      scan.end();
+    } else if (!quotedRows(buf, name, limits, this.#emit)) fallbackRows(buf, name, limits, this.#emit);
   }
-  // Without a quote character CSV is just lines of comma-separated fields: split them directly
-  // (csv-parse costs several times more on the 100k-row files of a big artifact).
-  if (!buf.includes(0x22)) plainRows(buf, name, limits, emit);
-  else if (!quotedRows(buf, name, limits, emit)) fallbackRows(buf, name, limits, emit);
+
+  /**
+   * Scan a file as it arrives (an artifact entry as it is unpacked), so it is never held whole.
+   * What it yields counts only once it ends without a quote character; on the first quote
+   * `write` returns false and the file must be passed whole to `add` (quoted CSV needs csv-parse).
+   */
+  open(name: string): FileScan {
+    const pending: [string, string | null][] = [];
+    const scan = new PlainScanner(name, this.#limits, (cookie, email) => pending.push([cookie, email]));
+    let quoted = false;
+    return {
+      write: (piece) => {
+        if (quoted || piece.includes(0x22)) {
+          quoted = true;
+          pending.length = 0;
+          return false;
+        }
+        scan.write(piece);
+        return true;
+      },
+      end: () => {
+        if (quoted) return;
+        scan.end();
+        for (const [cookie, email] of pending) this.#emit(cookie, email);
+        pending.length = 0;
+      },
+    };
+  }
+
+  result(): Extraction {
+    return { cookies: this.#cookies, found: this.#found, labels: this.#labels };
+  }
 }
 
 /**
@@ -254,21 +390,9 @@ function extractFile(source: ExtractSource, limits: CsvLimits, emit: Emit): void
  * deduplicating across them. Throws CsvRefusedError for a file beyond `limits`.
  */
 export function extractCookies(sources: Iterable<ExtractSource>, limits: Partial<CsvLimits> = {}): Extraction {
-  const lim: CsvLimits = { ...CSV_LIMITS, ...limits };
-  const seen = new IdentityMap<true>();
-  const cookies: string[] = [];
-  const labels = new IdentityMap<string>();
-  let found = 0;
-  const emit: Emit = (cookie, email) => {
-    found++;
-    const id = cookieIdentity(cookie);
-    // The identity already held, if any: a label keyed by this row's copy would keep the row alive.
-    const known = seen.setIfAbsent(id, true);
-    if (known === undefined) cookies.push(cookie);
-    if (email !== null) labels.setIfAbsent(known ?? id, email);
-  };
-  for (const source of sources) extractFile(source, lim, emit);
-  return { cookies, found, labels };
+  const extractor = new CookieExtractor(limits);
+  for (const source of sources) extractor.add(source);
+  return extractor.result();
 }
 
 /** Keep the first of each identity, in order. */

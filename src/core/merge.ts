@@ -86,10 +86,19 @@ export function identitySet(cookies: Iterable<string>): Set<string> {
   return set;
 }
 
-function allStoreIdentities(keys: KeyMap): IdentitySet {
-  const set = new IdentitySet();
-  for (const list of Object.values(keys)) for (const c of list) set.add(cookieIdentity(c));
-  return set;
+/**
+ * The identities of `wanted` that occur in `lists`. Only looks stored cookies up: nothing is kept
+ * per stored cookie, so a whole store costs no set of its own (and no memory that outlives it).
+ */
+function found(wanted: IdentitySet, lists: Iterable<readonly string[]>): IdentitySet {
+  const hits = new IdentitySet();
+  for (const list of lists) {
+    for (const c of list) {
+      const id = cookieIdentity(c);
+      if (wanted.has(id)) hits.add(id);
+    }
+  }
+  return hits;
 }
 
 /**
@@ -105,10 +114,13 @@ function allStoreIdentities(keys: KeyMap): IdentitySet {
 export function planMerge(input: MergeInput): MergePlan {
   const { keys, invalid, mode, share, nowSec } = input;
   const targets = [...new Set(input.targets)];
-  // Whole-store sets: IdentitySet, not Set (hashing 200k identities in full was the costliest step).
-  const knownInvalid = new IdentitySet();
-  for (const c of invalid) knownInvalid.add(cookieIdentity(c));
-  const screened = screenCandidates(input.candidates, allStoreIdentities(keys), knownInvalid, nowSec);
+  const candidates = Array.isArray(input.candidates) ? (input.candidates as string[]) : [...input.candidates];
+  // What the store is asked about: the candidates, and in replace mode the targets' cookies (which
+  // are retired unless already listed). The store is then scanned once for just those.
+  const wanted = new IdentitySet(candidates.map(cookieIdentity));
+  if (mode === 'replace') for (const t of targets) for (const c of keys[t] ?? []) wanted.add(cookieIdentity(c));
+  const knownInvalid = found(wanted, [invalid]);
+  const screened = screenCandidates(candidates, found(wanted, Object.values(keys)), knownInvalid, nowSec);
   const { accepted } = screened;
 
   const assigned = new Map<string, string[]>(targets.map((t) => [t, []]));

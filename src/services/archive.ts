@@ -85,7 +85,6 @@ export function readZipDirectory(zip: Buffer, label = 'archive'): ZipDirectory {
     }
   }
   if (end < 0 && zip64At < 0) throw unreadable('no end-of-central-directory record');
-  let dir: ZipDirectory;
   if (zip64At >= 0) {
     if (zip64At + ZIP64_EOCD_SIZE > zip.length) throw unreadable('truncated zip64 directory record');
     const big = (at: number): number => {
@@ -93,23 +92,27 @@ export function readZipDirectory(zip: Buffer, label = 'archive'): ZipDirectory {
       // Far beyond any limit; kept as a number that still compares as too large.
       return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
     };
-    dir = { entries: Math.max(big(24), big(32)), size: big(40), offset: big(48), zip64: true };
-  } else {
-    if (end + EOCD_SIZE > zip.length) throw unreadable('truncated directory record');
-    dir = {
-      entries: Math.max(zip.readUInt16LE(end + 8), zip.readUInt16LE(end + 10)),
-      size: zip.readUInt32LE(end + 12),
-      offset: zip.readUInt32LE(end + 16),
-      zip64: false,
-    };
+    return { entries: Math.max(big(24), big(32)), size: big(40), offset: big(48), zip64: true };
   }
-  return dir;
+  if (end + EOCD_SIZE > zip.length) throw unreadable('truncated directory record');
+  return {
+    entries: Math.max(zip.readUInt16LE(end + 8), zip.readUInt16LE(end + 10)),
+    size: zip.readUInt32LE(end + 12),
+    offset: zip.readUInt32LE(end + 16),
+    zip64: false,
+  };
 }
 
-/** An entry that passed the checks; `inflate()` unpacks it within the archive's remaining budget. */
+/** An entry that passed the checks; both ways of unpacking it stay within the archive's budget. */
 export interface CheckedEntry {
   name: string;
+  /** The whole entry, unpacked. */
   inflate(): Buffer;
+  /**
+   * The entry unpacked in pieces of at most `pieceSize` bytes, each handed to `onPiece` as it comes
+   * (the whole is never held); `onPiece` returning false stops early. Resolves to false then.
+   */
+  inflatePieces(onPiece: (piece: Buffer) => boolean, pieceSize?: number): Promise<boolean>;
 }
 
 /**
@@ -163,15 +166,28 @@ export async function openZip(
       throw new ArchiveRefusedError(`${label} refused: entry "${name}" is more than ${maxEntryBytes} bytes unpacked`);
     }
     const declaredSize = entry.header.size;
+    const what = `${label}: ${name}`;
+    // The budget is what is left of the archive's limit (and at most one entry's): a lying size
+    // header cannot exceed it.
+    const budget = () => Math.min(maxBytes - unpacked, maxEntryBytes);
     picked.push({
       name,
       inflate: () => {
-        // The budget is what is left of the archive's limit (and at most one entry's): a lying
-        // size header cannot exceed it.
-        const budget = Math.min(maxBytes - unpacked, maxEntryBytes);
-        const data = inflateEntry(entry.getCompressedData(), entry.header.method, budget, declaredSize, `${label}: ${name}`);
+        const data = inflateEntry(entry.getCompressedData(), entry.header.method, budget(), declaredSize, what);
         unpacked += data.length;
         return data;
+      },
+      inflatePieces: async (onPiece, pieceSize = 1 << 20) => {
+        const limit = budget();
+        let total = 0;
+        const done = await inflatePieces(entry.getCompressedData(), entry.header.method, pieceSize, what, (piece) => {
+          total += piece.length;
+          if (total > limit) throw new ArchiveRefusedError(`${what}: more than the unpacked size limit`);
+          return onPiece(piece);
+        });
+        // Stopped early, nothing was kept (the caller may unpack it whole instead).
+        if (done) unpacked += total;
+        return done;
       },
     });
   }
@@ -203,6 +219,32 @@ function inflateEntry(compressed: Buffer, method: number, budget: number, declar
     if (code === 'ERR_BUFFER_TOO_LARGE' || /maxOutputLength|too large/i.test((e as Error).message)) {
       throw new ArchiveRefusedError(`${what}: more than the unpacked size limit`);
     }
+    throw new ArchiveRefusedError(`${what}: corrupt data (${(e as Error).message})`);
+  }
+}
+
+/** Unpack in pieces through a zlib stream (the inflating runs off the main thread). */
+async function inflatePieces(
+  compressed: Buffer,
+  method: number,
+  pieceSize: number,
+  what: string,
+  onPiece: (piece: Buffer) => boolean,
+): Promise<boolean> {
+  if (method === 0) {
+    for (let i = 0; i < compressed.length; i += pieceSize) if (!onPiece(compressed.subarray(i, i + pieceSize))) return false;
+    return true;
+  }
+  if (method !== 8) throw new ArchiveRefusedError(`${what}: unsupported compression method ${method}`);
+  const { createInflateRaw } = await import('node:zlib');
+  const inflater = createInflateRaw({ chunkSize: pieceSize });
+  inflater.end(compressed);
+  try {
+    // Leaving the loop early (false, or a refusal) destroys the stream.
+    for await (const piece of inflater) if (!onPiece(piece as Buffer)) return false;
+    return true;
+  } catch (e) {
+    if (e instanceof ArchiveRefusedError || !(e as NodeJS.ErrnoException).code?.startsWith('Z_')) throw e;
     throw new ArchiveRefusedError(`${what}: corrupt data (${(e as Error).message})`);
   }
 }

@@ -5,7 +5,7 @@
 import { open, readdir, lstat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { IdentityMap } from '../core/identity.js';
-import { CSV_LIMITS, CsvRefusedError, dedupeByIdentity, extractCookies, isCookieFile, type ExtractSource } from '../core/extract.js';
+import { CookieExtractor, CSV_LIMITS, CsvRefusedError, dedupeByIdentity, extractCookies, isCookieFile, type ExtractSource } from '../core/extract.js';
 import { UsageError } from '../errors.js';
 import { ArchiveRefusedError, MAX_UNPACKED_BYTES, openZip, type ArchiveLimits } from './archive.js';
 
@@ -18,16 +18,21 @@ export interface Harvest {
   labels: ReadonlyMap<string, string>;
 }
 
-/** Cookies in a zip held in memory, unpacking one file at a time (only one is in memory at once). */
+/**
+ * Cookies in a zip held in memory. Each CSV/TXT entry is scanned as it is unpacked, so no file is
+ * ever held whole (a quoted one, which csv-parse reads, is unpacked whole within the CSV limit).
+ */
 export async function harvestZip(zip: Buffer, label: string, limits: ArchiveLimits = {}): Promise<Harvest> {
   // A CSV/TXT entry larger than the CSV limit is refused before it is unpacked.
   const entries = await openZip(zip, { maxEntryBytes: CSV_LIMITS.maxFileBytes, ...limits, filter: isCookieFile, label });
   const files = entries.map((e) => `${label}!${e.name}`);
-  const { cookies, labels } = extractCookies(
-    (function* (): Generator<ExtractSource> {
-      for (let i = 0; i < entries.length; i++) yield { name: files[i]!, data: entries[i]!.inflate() };
-    })(),
-  );
+  const extractor = new CookieExtractor();
+  for (let i = 0; i < entries.length; i++) {
+    const scan = extractor.open(files[i]!);
+    if (await entries[i]!.inflatePieces((piece) => scan.write(piece))) scan.end();
+    else extractor.add({ name: files[i]!, data: entries[i]!.inflate() });
+  }
+  const { cookies, labels } = extractor.result();
   return { cookies, files, labels };
 }
 

@@ -9,18 +9,22 @@ export function serialize(value: KeyMap | string[]): string {
   return JSON.stringify(value, null, 2);
 }
 
+const SLICE = 128;
+
 /**
  * The same bytes as `serialize`, in pieces: a large store is written without ever holding its
  * whole text (or a Buffer of it) in memory.
  */
 export function* serializeChunks(value: KeyMap | string[]): Generator<string> {
+  // Pieces of SLICE cookies (~60 KB) stay below V8's large-object size (128 KiB), so each is
+  // young garbage, freed at once, instead of old-space garbage that waits for a full GC.
   const list = (items: readonly string[], indent: string): string =>
     items.length === 0 ? '[]' : `[\n${indent}  ${items.map((c) => JSON.stringify(c)).join(`,\n${indent}  `)}\n${indent}]`;
   if (Array.isArray(value)) {
     // Lists are cut in slices so no single piece grows with the store.
     if (value.length === 0) return yield '[]';
-    for (let i = 0; i < value.length; i += 1024) {
-      const slice = value.slice(i, i + 1024).map((c) => JSON.stringify(c));
+    for (let i = 0; i < value.length; i += SLICE) {
+      const slice = value.slice(i, i + SLICE).map((c) => JSON.stringify(c));
       yield `${i === 0 ? '[\n  ' : ',\n  '}${slice.join(',\n  ')}`;
     }
     return yield '\n]';
@@ -31,10 +35,10 @@ export function* serializeChunks(value: KeyMap | string[]): Generator<string> {
     const key = keys[k]!;
     const cookies = value[key]!;
     yield `${k === 0 ? '{\n  ' : ',\n  '}${JSON.stringify(key)}: `;
-    if (cookies.length <= 1024) yield list(cookies, '  ');
+    if (cookies.length <= SLICE) yield list(cookies, '  ');
     else {
-      for (let i = 0; i < cookies.length; i += 1024) {
-        const slice = cookies.slice(i, i + 1024).map((c) => JSON.stringify(c));
+      for (let i = 0; i < cookies.length; i += SLICE) {
+        const slice = cookies.slice(i, i + SLICE).map((c) => JSON.stringify(c));
         yield `${i === 0 ? '[\n    ' : ',\n    '}${slice.join(',\n    ')}`;
       }
       yield '\n  ]';
