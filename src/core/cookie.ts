@@ -31,10 +31,16 @@ const QUOTES = /^["'`]+|["'`]+$/g;
 /** A character that normalisation strips from either end (`\s` is exactly what `trim()` removes). */
 const EDGE = /[\s"'`]/;
 
+/** Whether normalisation strips the character with this code (printable ASCII is decided without the regex). */
+function isEdge(code: number): boolean {
+  if (code > 0x20 && code < 0x7f) return code === 0x22 || code === 0x27 || code === 0x60;
+  return EDGE.test(String.fromCharCode(code));
+}
+
 /** Trim surrounding whitespace and quotes (repeatedly: `" 'abc' "` → `abc`). */
 export function normalizeCookieText(input: string): string {
   // Fast path (stores hold hundreds of thousands of clean cookies): nothing to trim at either end.
-  if (input.length > 0 && !EDGE.test(input[0]!) && !EDGE.test(input[input.length - 1]!)) return input;
+  if (input.length > 0 && !isEdge(input.charCodeAt(0)) && !isEdge(input.charCodeAt(input.length - 1))) return input;
   let s = input;
   for (;;) {
     const next = s.trim().replace(QUOTES, '');
