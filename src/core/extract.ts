@@ -162,14 +162,12 @@ class PlainScanner {
         this.#carry = joined;
         return;
       }
-      this.#fields(joined, 0, joined.length, isAscii(joined) ? 'latin1' : 'utf8');
+      this.#fields(joined, 0, joined.length, asciiText(joined));
       if (buf[end] === 0x0a) this.#lf++;
       else this.#cr++;
       pos = end + 1;
     }
-    // ASCII (the usual case) decodes as latin1, a plain copy; anything else as UTF-8, field by
-    // field (a comma is never part of a multi-byte character, so fields decode as the line would).
-    const encoding = isAscii(buf) ? 'latin1' : 'utf8';
+    const text = asciiText(buf);
     let nextComma = buf.indexOf(0x2c, pos);
     while (pos < buf.length) {
       if (nextLf >= 0 && nextLf < pos) nextLf = buf.indexOf(0x0a, pos);
@@ -184,7 +182,7 @@ class PlainScanner {
       if (end - pos > this.limits.maxRecordSize) throw this.#tooLong();
       if (end > pos) {
         if (nextComma >= 0 && nextComma < pos) nextComma = buf.indexOf(0x2c, pos);
-        nextComma = this.#fields(buf, pos, end, encoding, nextComma);
+        nextComma = this.#fields(buf, pos, end, text, nextComma);
       }
       if (buf[end] === 0x0a) this.#lf++;
       else this.#cr++;
@@ -196,7 +194,7 @@ class PlainScanner {
   end(): void {
     const rest = this.#carry;
     this.#carry = undefined;
-    if (rest?.length) this.#fields(rest, 0, rest.length, isAscii(rest) ? 'latin1' : 'utf8');
+    if (rest?.length) this.#fields(rest, 0, rest.length, asciiText(rest));
   }
 
   #tooLong(): CsvRefusedError {
@@ -204,10 +202,11 @@ class PlainScanner {
   }
 
   /**
-   * Split line [start, end) of `buf` at commas and emit its cookies. `nextComma` is the first comma
-   * at or after `start` (or -1), found once per piece; returns the first comma after the line.
+   * Split line [start, end) of `buf` at commas and emit its cookies. `text` is `buf` as a string
+   * when it is ASCII (offsets are then the same). `nextComma` is the first comma at or after
+   * `start` (or -1), found once per piece; returns the first comma after the line.
    */
-  #fields(buf: Buffer, start: number, end: number, encoding: 'latin1' | 'utf8', nextComma = buf.indexOf(0x2c, start)): number {
+  #fields(buf: Buffer, start: number, end: number, text: string | undefined, nextComma = buf.indexOf(0x2c, start)): number {
     const bounds = this.#bounds;
     bounds.length = 0;
     for (let from = start; ; ) {
@@ -223,7 +222,8 @@ class PlainScanner {
       }
     }
     // A field of more bytes than this cannot be an e-mail of MAX_EMAIL_LENGTH characters.
-    const emailBytes = encoding === 'latin1' ? MAX_EMAIL_LENGTH : 4 * MAX_EMAIL_LENGTH;
+    const encoding = text === undefined ? 'utf8' : 'latin1';
+    const emailBytes = text === undefined ? 4 * MAX_EMAIL_LENGTH : MAX_EMAIL_LENGTH;
     // A row of one field (token_*.csv) has no email beside it.
     let email: string | null | undefined = bounds.length > 2 ? undefined : null;
     for (let f = 0; f < bounds.length; f += 2) {
@@ -231,10 +231,12 @@ class PlainScanner {
       const e = bounds[f + 1]!;
       // Bytes are at least characters: fewer bytes than a cookie's minimum is no cookie.
       if (e - s < MIN_COOKIE_LENGTH) continue;
-      const cookie = cookieInField(buf.toString(encoding, s, e));
+      // A slice of the piece's text: no copy, and the GC moves a small object, not 400 bytes.
+      const cookie = cookieInField(text === undefined ? buf.toString('utf8', s, e) : text.slice(s, e));
       if (cookie === undefined) continue;
       if (email === undefined) {
-        // Only fields short enough to be an address become strings (emailIn skips longer ones).
+        // Only fields short enough to be an address become strings (emailIn skips longer ones),
+        // copies rather than slices: a label kept must not keep its piece of the file alive.
         const short = this.#short;
         short.length = 0;
         for (let g = 0; g < bounds.length; g += 2) {
@@ -246,6 +248,15 @@ class PlainScanner {
     }
     return nextComma;
   }
+}
+
+/**
+ * An ASCII buffer as a string (latin1: a plain copy, kept by Node outside the V8 heap when large),
+ * so fields are slices of it; undefined for anything else, decoded as UTF-8 field by field (a
+ * comma is never part of a multi-byte character, so fields decode as the whole line would).
+ */
+function asciiText(buf: Buffer): string | undefined {
+  return isAscii(buf) ? buf.toString('latin1') : undefined;
 }
 
 function tooLarge(name: string, limits: CsvLimits): CsvRefusedError {

@@ -39,6 +39,20 @@ export class IdentityMap<V> implements ReadonlyMap<string, V> {
     return this.#ids.length;
   }
 
+  /** The position of `id` (insertion order), or -1: for reading and updating its value in place. */
+  indexOf(id: string): number {
+    return this.#find(id);
+  }
+
+  valueAt(index: number): V {
+    return this.#values[index]!;
+  }
+
+  setValueAt(index: number, value: V): void {
+    if (index < 0 || index >= this.#values.length) throw new RangeError(`no entry at ${index}`);
+    this.#values[index] = value;
+  }
+
   has(id: string): boolean {
     return this.#find(id) >= 0;
   }
