@@ -11,7 +11,7 @@
  * become strings.
  */
 import { isAscii } from 'node:buffer';
-import { CsvError, parse } from 'csv-parse/sync';
+import { createRequire } from 'node:module';
 import { OperationalError } from '../errors.js';
 import { cookieIdentity, normalizeCookieText, parseCookie } from './cookie.js';
 import { IdentityMap, IdentitySet } from './identity.js';
@@ -64,6 +64,9 @@ export function cookieInField(field: string): string | undefined {
   // parses every candidate once); anything else only when it parses (e.g. a JWT whose header
   // does not start with eyJ).
   if (COOKIE_LIKE.test(text)) return text;
+  // What parseCookie would refuse at a glance (an e-mail, a word): no JWT without two dots, and
+  // no '@' in a user prefix or a JWT.
+  if (!text.includes('.') || text.includes('@')) return undefined;
   return parseCookie(text).ok ? text : undefined;
 }
 
@@ -280,6 +283,14 @@ function fallbackRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit):
   }
 }
 
+type CsvParseSync = typeof import('csv-parse/sync');
+let csvParse: CsvParseSync | undefined;
+/** csv-parse, loaded the first time a file with quotes is met (most artifacts have none). */
+function loadCsvParse(): CsvParseSync {
+  csvParse ??= createRequire(import.meta.url)('csv-parse/sync') as CsvParseSync;
+  return csvParse;
+}
+
 /**
  * A file with quotes, through csv-parse, one record at a time (`on_record` keeps none). Returns
  * false when the text is not CSV after all; what it found is then discarded, not emitted, so the
@@ -287,6 +298,7 @@ function fallbackRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit):
  */
 function quotedRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit): boolean {
   const found: [string, string | null][] = [];
+  const { CsvError, parse } = loadCsvParse();
   try {
     parse(buf, {
       bom: true,
@@ -318,6 +330,42 @@ function quotedRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit): b
   return true;
 }
 
+/**
+ * The identities that have an e-mail, as a ReadonlyMap: a view of the extractor's own index (no
+ * second map of 100k identities to build).
+ */
+class Labels implements ReadonlyMap<string, string> {
+  count = 0;
+  constructor(readonly seen: IdentityMap<string | null>) {}
+  get size(): number {
+    return this.count;
+  }
+  get(id: string): string | undefined {
+    return this.seen.get(id) ?? undefined;
+  }
+  has(id: string): boolean {
+    return this.get(id) !== undefined;
+  }
+  forEach(fn: (email: string, id: string, map: ReadonlyMap<string, string>) => void, thisArg?: unknown): void {
+    for (const [id, email] of this) fn.call(thisArg, email, id, this);
+  }
+  *entries(): MapIterator<[string, string]> {
+    for (const [id, email] of this.seen) if (email !== null) yield [id, email];
+  }
+  *keys(): MapIterator<string> {
+    for (const [id] of this.entries()) yield id;
+  }
+  *values(): MapIterator<string> {
+    for (const [, email] of this.entries()) yield email;
+  }
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.entries();
+  }
+  get [Symbol.toStringTag](): string {
+    return 'Labels';
+  }
+}
+
 /** A file arriving in pieces (see CookieExtractor.open). */
 export interface FileScan {
   /** Scan the next piece. False once the file turns out to hold quotes: pass it whole to `add`. */
@@ -326,15 +374,21 @@ export interface FileScan {
   end(): void;
 }
 
+/** Whether (a piece of) a file holds a quote character: then csv-parse reads the whole file. */
+function hasQuote(piece: Buffer): boolean {
+  return piece.includes(0x22);
+}
+
 /**
  * Cookies from several files, deduplicated across them (by identity, first one wins; its e-mail
  * too). Throws CsvRefusedError for a file beyond the limits.
  */
 export class CookieExtractor {
   readonly #limits: CsvLimits;
-  readonly #seen = new IdentityMap<true>();
+  /** Every identity met, with the first e-mail found beside it (null: none yet). */
+  readonly #seen = new IdentityMap<string | null>();
   readonly #cookies: string[] = [];
-  readonly #labels = new IdentityMap<string>();
+  readonly #labels = new Labels(this.#seen);
   #found = 0;
 
   constructor(limits: Partial<CsvLimits> = {}) {
@@ -344,10 +398,16 @@ export class CookieExtractor {
   readonly #emit: Emit = (cookie, email) => {
     this.#found++;
     const id = cookieIdentity(cookie);
-    // The identity already held, if any: a label keyed by this row's copy would keep the row alive.
-    const known = this.#seen.setIfAbsent(id, true);
-    if (known === undefined) this.#cookies.push(cookie);
-    if (email !== null) this.#labels.setIfAbsent(known ?? id, email);
+    const size = this.#seen.size;
+    const at = this.#seen.indexOrAdd(id, email);
+    if (at === size) {
+      this.#cookies.push(cookie);
+      if (email !== null) this.#labels.count++;
+    } else if (email !== null && this.#seen.valueAt(at) === null) {
+      // Labelled under the identity string already held: this row's copy is not kept alive.
+      this.#seen.setValueAt(at, email);
+      this.#labels.count++;
+    }
   };
 
   /** Scan a whole file (text, or raw UTF-8 bytes). */
@@ -359,7 +419,7 @@ export class CookieExtractor {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     // Without a quote character CSV is just lines of comma-separated fields: split them directly
     // (csv-parse costs several times more on the 100k-row files of a big artifact).
-    if (!buf.includes(0x22)) {
+    if (!hasQuote(buf)) {
       const scan = new PlainScanner(name, limits, this.#emit);
       scan.write(buf);
       scan.end();
@@ -382,7 +442,7 @@ export class CookieExtractor {
     let quoted = false;
     return {
       write: (piece) => {
-        if (quoted || piece.includes(0x22)) {
+        if (quoted || hasQuote(piece)) {
           quoted = true;
           cookies.length = emails.length = 0;
           return false;

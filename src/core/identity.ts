@@ -69,24 +69,35 @@ export class IdentityMap<V> implements ReadonlyMap<string, V> {
   }
 
   /**
-   * Add `id` with `value` unless it is already there: then nothing changes and the identity string
-   * already held is returned (one lookup for the usual "first one wins").
+   * The position of `id`, added with `value` when absent (then the position is the old size): one
+   * lookup for the usual "first one wins".
    */
-  setIfAbsent(id: string, value: V): string | undefined {
+  indexOrAdd(id: string, value: V): number {
     const fp = fingerprint(id);
     const slot = this.#index.get(fp);
-    if (slot === undefined) this.#index.set(fp, this.#ids.length);
+    const next = this.#ids.length;
+    if (slot === undefined) this.#index.set(fp, next);
     else if (typeof slot === 'number') {
-      if (this.#ids[slot] === id) return this.#ids[slot];
-      this.#index.set(fp, new Map([[this.#ids[slot]!, slot], [id, this.#ids.length]]));
+      if (this.#ids[slot] === id) return slot;
+      this.#index.set(fp, new Map([[this.#ids[slot]!, slot], [id, next]]));
     } else {
       const i = slot.get(id);
-      if (i !== undefined) return this.#ids[i];
-      slot.set(id, this.#ids.length);
+      if (i !== undefined) return i;
+      slot.set(id, next);
     }
     this.#ids.push(id);
     this.#values.push(value);
-    return undefined;
+    return next;
+  }
+
+  /**
+   * Add `id` with `value` unless it is already there: then nothing changes and the identity string
+   * already held is returned.
+   */
+  setIfAbsent(id: string, value: V): string | undefined {
+    const size = this.#ids.length;
+    const at = this.indexOrAdd(id, value);
+    return at === size ? undefined : this.#ids[at];
   }
 
   /** Set a value; an identity already present keeps its place. */

@@ -111,6 +111,7 @@ export interface CheckedEntry {
   /**
    * The entry unpacked in pieces of at most `pieceSize` bytes, each handed to `onPiece` as it comes
    * (the whole is never held); `onPiece` returning false stops early. Resolves to false then.
+   * An entry unpacked more than once counts once against the archive's budget.
    */
   inflatePieces(onPiece: (piece: Buffer) => boolean, pieceSize?: number): Promise<boolean>;
 }
@@ -167,14 +168,20 @@ export async function openZip(
     }
     const declaredSize = entry.header.size;
     const what = `${label}: ${name}`;
+    // What this entry already counts against the archive's budget: unpacking it again is free.
+    let counted = 0;
+    const count = (size: number) => {
+      unpacked += size - counted;
+      counted = size;
+    };
     // The budget is what is left of the archive's limit (and at most one entry's): a lying size
     // header cannot exceed it.
-    const budget = () => Math.min(maxBytes - unpacked, maxEntryBytes);
+    const budget = () => Math.min(maxBytes - unpacked + counted, maxEntryBytes);
     picked.push({
       name,
       inflate: () => {
         const data = inflateEntry(entry.getCompressedData(), entry.header.method, budget(), declaredSize, what);
-        unpacked += data.length;
+        count(data.length);
         return data;
       },
       inflatePieces: async (onPiece, pieceSize = 1 << 20) => {
@@ -185,8 +192,8 @@ export async function openZip(
           if (total > limit) throw new ArchiveRefusedError(`${what}: more than the unpacked size limit`);
           return onPiece(piece);
         });
-        // Stopped early, nothing was kept (the caller may unpack it whole instead).
-        if (done) unpacked += total;
+        // Stopped early, its size is not known: nothing is counted.
+        if (done) count(total);
         return done;
       },
     });
