@@ -49,24 +49,33 @@ export function normalizeCookieText(input: string): string {
   }
 }
 
-/** Split a normalised cookie into its optional user prefix and its JWT part, without validating. */
-function split(s: string): { prefix: string | undefined; jwt: string; form: CookieForm } {
+/** Where the JWT starts in a normalised cookie: after `::` or `%3A%3A` (any case); 0 for a bare JWT. */
+function jwtStart(s: string): number {
   const d = s.indexOf('::');
-  if (d >= 0) return { prefix: s.slice(0, d), jwt: s.slice(d + 2), form: 'decoded' };
+  if (d >= 0) return d + 2;
   // The usual spelling first (a plain search), any other case through the regex.
   const e = s.indexOf('%3A%3A');
-  if (e >= 0) return { prefix: s.slice(0, e), jwt: s.slice(e + 6), form: 'encoded' };
+  if (e >= 0) return e + 6;
   const m = s.includes('%') ? SEPARATOR_ENCODED.exec(s) : null;
-  if (m) return { prefix: s.slice(0, m.index), jwt: s.slice(m.index + 3 * 2), form: 'encoded' };
-  return { prefix: undefined, jwt: s, form: 'jwt' };
+  return m ? m.index + 6 : 0;
+}
+
+/** Split a normalised cookie into its optional user prefix and its JWT part, without validating. */
+function split(s: string): { prefix: string | undefined; jwt: string; form: CookieForm } {
+  const start = jwtStart(s);
+  if (start === 0) return { prefix: undefined, jwt: s, form: 'jwt' };
+  const decoded = s.charCodeAt(start - 1) === 0x3a; // the second ':' of '::'
+  return { prefix: s.slice(0, start - (decoded ? 2 : 6)), jwt: s.slice(start), form: decoded ? 'decoded' : 'encoded' };
 }
 
 /**
- * The identity of a cookie: its JWT. Cheap (no decoding), for building sets over whole stores.
+ * The identity of a cookie: its JWT. Cheap (no decoding, no object), for sets over whole stores.
  * Two forms of the same session token have the same identity.
  */
 export function cookieIdentity(input: string): string {
-  return split(normalizeCookieText(input)).jwt;
+  const s = normalizeCookieText(input);
+  const start = jwtStart(s);
+  return start === 0 ? s : s.slice(start);
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
