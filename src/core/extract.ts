@@ -7,8 +7,7 @@
  * Memory stays proportional to the input whatever its shape (issue 13 #4): a file above
  * CSV_LIMITS.maxFileBytes, a record above maxRecordSize or a row above maxFields is refused
  * (CsvRefusedError, naming the file) as soon as it is met, and records are visited one at a time,
- * never collected. Only fields long enough to hold a cookie, and e-mail addresses beside one,
- * become strings.
+ * never collected. Artifact entries are scanned as they unpack (CookieExtractor.open).
  */
 import { isAscii } from 'node:buffer';
 import { createRequire } from 'node:module';
@@ -120,8 +119,8 @@ function refused(name: string, why: string): CsvRefusedError {
  * CR or CRLF; a leading BOM skipped) is split at commas and its fields handed to `emit`. A line
  * longer than the record limit or with more fields than allowed is refused as soon as it is met.
  * Searches use Buffer.indexOf (memchr), each position remembered until passed, so every byte is
- * looked at once; only fields long enough to hold a cookie, and possible e-mails beside one,
- * become strings.
+ * looked at once. An ASCII piece is decoded once and its fields are slices of that text; only
+ * fields long enough to hold a cookie, and possible e-mails beside one, become strings at all.
  */
 class PlainScanner {
   /** The unfinished last line of the previous piece. */
