@@ -9,7 +9,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
+import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import { OperationalError } from '../errors.js';
 
 export const MAX_ENTRIES = 1000;
@@ -243,7 +243,6 @@ async function inflatePieces(
     return true;
   }
   if (method !== 8) throw new ArchiveRefusedError(`${what}: unsupported compression method ${method}`);
-  const { createInflateRaw } = await import('node:zlib');
   const inflater = createInflateRaw({ chunkSize: pieceSize });
   inflater.end(compressed);
   try {
