@@ -41,10 +41,10 @@ try {
     writeFileSync(paths.invalidFile, invalidText);
     const store = new KeyStore(paths);
     const t0 = process.hrtime.bigint();
-    plan = await store.update((snap) => {
+    ({ result: plan } = await store.update((snap) => {
       const p = planMerge({ keys: snap.keys, invalid: snap.invalid, candidates, targets: Object.keys(snap.keys), mode: 'append', share: false, nowSec: Math.floor(Date.now() / 1000) });
       return { keys: p.keysChanged ? p.keys : undefined, invalid: p.invalidChanged ? p.invalid : undefined, result: p };
-    });
+    }));
     mergeTimes.push(ms(t0));
 
     // I/O floor on the final file, same run (rewritten in place).

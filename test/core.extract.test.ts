@@ -1,9 +1,10 @@
 import AdmZip from 'adm-zip';
 import { describe, expect, it } from 'vitest';
 import { cookieIdentity } from '../src/core/cookie.js';
-import { dedupeByIdentity, extractCookies, isCookieFile } from '../src/core/extract.js';
+import { CookieExtractor, dedupeByIdentity, extractCookies, isCookieFile } from '../src/core/extract.js';
 import { readZip, safeEntryName, writeFiles } from '../src/services/archive.js';
 import { harvestZip } from '../src/services/harvest.js';
+import { buildRawZip } from './fake-github.js';
 import { makeCookie, makeJwt } from './helpers/cookies.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -143,5 +144,76 @@ describe('readZip (safe unzip)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('extraction limits and streamed scanning', () => {
+  it('refuses a file, a line or a row beyond the limits, naming the file', () => {
+    const c = makeCookie();
+    expect(() => extractCookies([{ name: 'a.csv', data: `${c}\n` }], { maxFileBytes: 100 })).toThrow(/a\.csv refused: more than 100 bytes/);
+    expect(() => extractCookies([{ name: 'b.csv', data: `${c}\n${'x'.repeat(600)}\n` }], { maxRecordSize: 500 })).toThrow(
+      /b\.csv refused: line 2 is longer than 500 bytes/,
+    );
+    expect(() => extractCookies([{ name: 'c.csv', data: `${c}\r\n${'a,'.repeat(20)}\r\n` }], { maxFields: 10 })).toThrow(
+      /c\.csv refused: line 2 has more than 10 fields/,
+    );
+    // The same limits on the quoted (csv-parse) and not-CSV (fallback) paths.
+    expect(() => extractCookies([{ name: 'd.csv', data: `"${c}"\n${'a,'.repeat(20)}\n` }], { maxFields: 10 })).toThrow(/d\.csv refused: line 2 has more than 10 fields/);
+    expect(() => extractCookies([{ name: 'e.csv', data: `"x\n${'y'.repeat(600)}\n` }], { maxRecordSize: 500 })).toThrow(/e\.csv refused: line 2 is longer than 500 bytes/);
+    // At the limits exactly, nothing is refused.
+    expect(extractCookies([{ name: 'f.csv', data: `${c}\n${'a,'.repeat(9)}a\n` }], { maxFields: 10 }).cookies).toEqual([c]);
+  });
+
+  it('CR-only files and odd line ends read like the rest', () => {
+    const [a, b, c] = [makeCookie(), makeCookie(), makeCookie()];
+    expect(extractCookies([`x@y.z,${a}\r${b}\r\r\n\n${c}`]).cookies).toEqual([a, b, c]);
+    expect(extractCookies([`x@y.z,${a}\r${b}\r`]).labels.get(cookieIdentity(a))).toBe('x@y.z');
+  });
+
+  it('a file scanned in pieces gives what the whole file gives, whatever the cuts', () => {
+    const cookies = Array.from({ length: 40 }, (_, i) => makeCookie(i % 3 === 0 ? 'jwt' : 'encoded'));
+    // BOM, CRLF and LF lines, one- and two-field rows, no line break at the end.
+    const rows = cookies.map((c, i) => (i % 2 ? `user${i}@mail.test,${c}` : c));
+    const body = Buffer.from(`\uFEFF${rows.map((r, i) => r + (i % 5 ? '\r\n' : '\n')).join('').trimEnd()}`);
+    const whole = extractCookies([body]);
+    for (const size of [1, 7, 64, 433, 4096]) {
+      const x = new CookieExtractor();
+      const scan = x.open('piece.csv');
+      for (let at = 0; at < body.length; at += size) expect(scan.write(body.subarray(at, at + size))).toBe(true);
+      scan.end();
+      const got = x.result();
+      expect(got.cookies).toEqual(whole.cookies);
+      expect([...got.labels]).toEqual([...whole.labels]);
+      expect(got.found).toBe(whole.found);
+    }
+  });
+
+  it('a streamed file that turns out to hold quotes yields nothing until read whole', () => {
+    const [a, b] = [makeCookie(), makeCookie()];
+    const x = new CookieExtractor();
+    const scan = x.open('late.csv');
+    expect(scan.write(Buffer.from(`${a}\n`))).toBe(true);
+    expect(scan.write(Buffer.from(`"q@r.st","${b}"\n`))).toBe(false);
+    scan.end();
+    expect(x.result().cookies).toEqual([]);
+    x.add({ name: 'late.csv', data: `${a}\n"q@r.st","${b}"\n` });
+    expect(x.result().cookies).toEqual([a, b]);
+    expect(x.result().labels.get(cookieIdentity(b))).toBe('q@r.st');
+  });
+
+  it('a zip entry larger than one unpacked piece is scanned across pieces (stored and deflated)', async () => {
+    const cookies = Array.from({ length: 6000 }, () => makeCookie());
+    const token = cookies.map((c) => `${c}\r\n`).join('');
+    const output = cookies.map((c, i) => `u${i}@mail.test,${c}\r\n`).join('');
+    expect(token.length).toBeGreaterThan(1024 * 1024); // more than one 1 MiB piece
+    const zip = new AdmZip();
+    zip.addFile('output_1.csv', Buffer.from(output));
+    zip.addFile('token_1.csv', Buffer.from(token));
+    const h = await harvestZip(zip.toBuffer(), 'big.zip');
+    expect(h.cookies).toEqual(cookies);
+    expect(h.labels.size).toBe(cookies.length);
+    expect(h.labels.get(cookieIdentity(cookies[5999]!))).toBe('u5999@mail.test');
+    const stored = buildRawZip([{ name: 'token_2.csv', data: token, method: 'store' }]);
+    expect((await harvestZip(stored, 'stored.zip')).cookies).toEqual(cookies);
   });
 });

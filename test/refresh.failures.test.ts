@@ -136,7 +136,8 @@ describe('refresh: malicious archives are refused, the store untouched', () => {
     ['symlink', () => buildSymlinkZip('token_link.csv', '/etc/passwd'), /entry "token_link\.csv" is a symbolic link/],
     ['more than 1,000 entries', () => buildManyEntriesZip(1001), /1001 entries \(limit 1000\)/],
     ['zip bomb (honest headers)', () => buildZipBomb(210 * 1024 * 1024), /more than \d+ bytes unpacked/],
-    ['zip bomb (lying headers)', () => buildZipBomb(210 * 1024 * 1024, { declaredSize: 1024 }), /more than the unpacked size limit/],
+    // Scanned as it unpacks, its first megabyte (no line break) already breaks the CSV record limit.
+    ['zip bomb (lying headers)', () => buildZipBomb(210 * 1024 * 1024, { declaredSize: 1024 }), /more than the unpacked size limit|bomb\.csv refused: line 1 is longer than/],
   ];
   for (const [name, zip, message] of cases) {
     it(name, async () => {

@@ -3,6 +3,7 @@
  * what `replace` retires. Pure and linear in the number of cookies (sets, no scans).
  */
 import { cookieIdentity, emptyRejections, isExpired, parseCookie, type RefusalReason } from './cookie.js';
+import { IdentityMap, IdentitySet } from './identity.js';
 
 export type RefreshMode = 'append' | 'replace';
 export type KeyMap = Record<string, string[]>;
@@ -59,17 +60,29 @@ export interface MergePlan {
   invalidChanged: boolean;
 }
 
-/** Sort candidates into accepted (in order, first occurrence wins) and refused. */
-export function screenCandidates(
-  candidates: Iterable<string>,
-  existing: ReadonlySet<string>,
-  knownInvalid: ReadonlySet<string>,
-  nowSec: number,
-): { accepted: string[]; rejected: Record<RefusalReason, number>; refusals: { cookie: string; reason: RefusalReason }[] } {
+/** Identities to look a candidate up in: a Set, or an IdentitySet for whole stores. */
+export interface IdentityLookup {
+  has(identity: string): boolean;
+}
+
+type Screened = { accepted: string[]; rejected: Record<RefusalReason, number>; refusals: { cookie: string; reason: RefusalReason }[] };
+
+/** What screening asks about a candidate's identity. */
+interface ScreenIndex {
+  /** Listed invalid, or a duplicate (stored, or accepted earlier in the batch), or neither. */
+  status(jwt: string): 'known-invalid' | 'duplicate' | undefined;
+  /** The candidate with this identity (the one just asked about) was accepted. */
+  accept(jwt: string): void;
+}
+
+/**
+ * The refusal order, in one place: malformed, known-invalid, duplicate, expired. Accepted cookies
+ * keep their order (first occurrence wins).
+ */
+function screen(candidates: Iterable<string>, index: ScreenIndex, nowSec: number): Screened {
   const rejected = emptyRejections();
   const refusals: { cookie: string; reason: RefusalReason }[] = [];
   const accepted: string[] = [];
-  const seen = new Set<string>();
   const refuse = (cookie: string, reason: RefusalReason) => {
     rejected[reason]++;
     refusals.push({ cookie, reason });
@@ -81,15 +94,28 @@ export function screenCandidates(
       continue;
     }
     const { jwt, raw } = parsed.cookie;
-    if (knownInvalid.has(jwt)) refuse(raw, 'known-invalid');
-    else if (existing.has(jwt) || seen.has(jwt)) refuse(raw, 'duplicate');
+    const status = index.status(jwt);
+    if (status !== undefined) refuse(raw, status);
     else if (isExpired(parsed.cookie, nowSec)) refuse(raw, 'expired');
     else {
-      seen.add(jwt);
+      index.accept(jwt);
       accepted.push(raw);
     }
   }
   return { accepted, rejected, refusals };
+}
+
+/** Sort candidates into accepted (in order, first occurrence wins) and refused. */
+export function screenCandidates(candidates: Iterable<string>, existing: IdentityLookup, knownInvalid: IdentityLookup, nowSec: number): Screened {
+  const seen = new IdentitySet();
+  return screen(
+    candidates,
+    {
+      status: (jwt) => (knownInvalid.has(jwt) ? 'known-invalid' : existing.has(jwt) || seen.has(jwt) ? 'duplicate' : undefined),
+      accept: (jwt) => seen.add(jwt),
+    },
+    nowSec,
+  );
 }
 
 export function identitySet(cookies: Iterable<string>): Set<string> {
@@ -98,10 +124,62 @@ export function identitySet(cookies: Iterable<string>): Set<string> {
   return set;
 }
 
-function allStoreIdentities(keys: KeyMap): Set<string> {
-  const set = new Set<string>();
-  for (const list of Object.values(keys)) for (const c of list) set.add(cookieIdentity(c));
-  return set;
+// What planMerge knows of an identity it asks the store about.
+const LISTED_INVALID = 1;
+const STORED = 2;
+const ACCEPTED = 4;
+
+/**
+ * The identities planMerge asks about (the candidates; in replace mode the targets' cookies too),
+ * each with what is known of it. The store is scanned once and only looked up: nothing is kept per
+ * stored cookie, so a whole store costs no set of its own, and a candidate costs one lookup.
+ */
+class Wanted {
+  readonly #flags = new IdentityMap<number>();
+  /** The last identity asked about, and where it is (status and accept come in pairs). */
+  #lastJwt: string | undefined;
+  #lastAt = -1;
+
+  ask(ids: Iterable<string>): void {
+    for (const id of ids) this.#flags.setIfAbsent(id, 0);
+  }
+
+  /** Mark the wanted identities that occur in `lists`. */
+  scan(lists: Iterable<readonly string[]>, flag: number): void {
+    for (const list of lists) {
+      for (const c of list) {
+        const at = this.#flags.indexOf(cookieIdentity(c));
+        if (at >= 0) this.#flags.setValueAt(at, this.#flags.valueAt(at) | flag);
+      }
+    }
+  }
+
+  #at(jwt: string): number {
+    if (jwt !== this.#lastJwt) {
+      this.#lastJwt = jwt;
+      this.#lastAt = this.#flags.indexOf(jwt);
+    }
+    return this.#lastAt;
+  }
+
+  has(jwt: string, flag: number): boolean {
+    const at = this.#at(jwt);
+    return at >= 0 && (this.#flags.valueAt(at) & flag) !== 0;
+  }
+
+  mark(jwt: string, flag: number): void {
+    const at = this.#at(jwt);
+    if (at >= 0) this.#flags.setValueAt(at, this.#flags.valueAt(at) | flag);
+    else {
+      this.#flags.set(jwt, flag);
+      this.#lastJwt = undefined;
+    }
+  }
+
+  readonly index: ScreenIndex = {
+    status: (jwt) => (this.has(jwt, LISTED_INVALID) ? 'known-invalid' : this.has(jwt, STORED | ACCEPTED) ? 'duplicate' : undefined),
+    accept: (jwt) => this.mark(jwt, ACCEPTED),
+  };
 }
 
 /**
@@ -117,8 +195,15 @@ function allStoreIdentities(keys: KeyMap): Set<string> {
 export function planMerge(input: MergeInput): MergePlan {
   const { keys, invalid, mode, share, nowSec } = input;
   const targets = [...new Set(input.targets)];
-  const knownInvalid = identitySet(invalid);
-  const screened = screenCandidates(input.candidates, allStoreIdentities(keys), knownInvalid, nowSec);
+  const candidates = Array.isArray(input.candidates) ? (input.candidates as string[]) : [...input.candidates];
+  // What the store is asked about: the candidates, and in replace mode the targets' cookies (which
+  // are retired unless already listed).
+  const wanted = new Wanted();
+  wanted.ask(candidates.map(cookieIdentity));
+  if (mode === 'replace') for (const t of targets) wanted.ask((keys[t] ?? []).map(cookieIdentity));
+  wanted.scan([invalid], LISTED_INVALID);
+  wanted.scan(Object.values(keys), STORED);
+  const screened = screen(candidates, wanted.index, nowSec);
   const { accepted } = screened;
 
   const assigned = new Map<string, string[]>(targets.map((t) => [t, []]));
@@ -150,8 +235,8 @@ export function planMerge(input: MergeInput): MergePlan {
     if (fresh.length === 0) {
       nextKeys[t] = old;
     } else if (mode === 'replace') {
-      const toRetire = old.filter((c) => !knownInvalid.has(cookieIdentity(c)));
-      for (const c of toRetire) knownInvalid.add(cookieIdentity(c));
+      const toRetire = old.filter((c) => !wanted.has(cookieIdentity(c), LISTED_INVALID));
+      for (const c of toRetire) wanted.mark(cookieIdentity(c), LISTED_INVALID);
       if (toRetire.length) nextInvalid = nextInvalid === invalid ? [...invalid, ...toRetire] : nextInvalid.concat(toRetire);
       retired = old.length;
       nextKeys[t] = fresh.slice();
