@@ -63,7 +63,7 @@ export const keysCommand = (): Command => {
 
   keys
     .command('remove <key>')
-    .description('remove an api key and its cookies (the previous file stays in data/.backups)')
+    .description('remove an api key and its cookies (file backend: the previous file stays in .backups/ beside it)')
     .action(async (apiKey: string, _opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { io } = ctx;
