@@ -19,13 +19,12 @@
  *   npm run build && node bench/import.mjs [--n 100000] [--rounds 3] [--keys 10] [--compare DIR]
  *                                          [--cpu-prof DIR]
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cookie, ioFloor, median, ms } from './lib.mjs';
+import { cookie, ioFloor, median, ms, runCliJson } from './lib.mjs';
 import AdmZip from 'adm-zip';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,26 +49,13 @@ const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const builds = [{ name: 'this build', bin: join(ROOT, 'bin', 'cookie-pool.js') }];
 if (values.compare) builds.push({ name: resolve(values.compare), bin: join(resolve(values.compare), 'bin', 'cookie-pool.js') });
 
-function runImport(bin, cwd, dataDir, zip, rssFile, preload) {
-  return new Promise((resolvePromise, reject) => {
-    const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
-    const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, [...prof, '--import', preload, '--', bin, 'import', zip, '--key', 'sk-bench-0', '--json'], {
-      cwd,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', DATA_DIR: dataDir, RSS_OUT: rssFile },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wall = ms(t0);
-      if (code !== 0) return reject(new Error(`import exited ${code}: ${err}`));
-      resolvePromise({ wall, result: JSON.parse(out), maxRssKb: Number(readFileSync(rssFile, 'utf8')) });
-    });
+async function runImport(bin, cwd, dataDir, zip, rssFile, preload) {
+  const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
+  const run = await runCliJson([...prof, '--import', preload, '--', bin, 'import', zip, '--key', 'sk-bench-0', '--json'], {
+    cwd,
+    env: { DATA_DIR: dataDir, RSS_OUT: rssFile },
   });
+  return { ...run, maxRssKb: Number(readFileSync(rssFile, 'utf8')) };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'cookie-pool-bench-import-'));

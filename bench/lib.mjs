@@ -1,4 +1,5 @@
 /** Shared pieces of the benchmarks: realistic cookies, timing, the I/O floor. */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 
@@ -33,4 +34,29 @@ export function ioFloor(file, target = `${file}.floor`) {
   closeSync(fd);
   renameSync(tmp, target);
   return ms(t0);
+}
+
+/**
+ * Run the built CLI (`args` after node's own) as a child with a clean environment plus `env`;
+ * resolves with its wall time and its stdout parsed as JSON, rejects when it exits non-zero.
+ */
+export function runCliJson(args, { cwd, env = {} }) {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wall = ms(t0);
+      if (code !== 0) return reject(new Error(`${args.slice(-5).join(' ')} exited ${code}: ${err}`));
+      resolvePromise({ wall, result: JSON.parse(out) });
+    });
+  });
 }

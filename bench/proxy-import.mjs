@@ -13,7 +13,6 @@
  *
  *   npx tsc -p . && node bench/proxy-import.mjs [--n 10000] [--rounds 3] [--keys 10]
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -21,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import AdmZip from 'adm-zip';
 import ts from 'typescript';
-import { cookie, median, ms } from './lib.mjs';
+import { cookie, median, runCliJson } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'cookie-pool.js');
@@ -45,24 +44,7 @@ async function loadFakeProxy() {
 }
 
 function runImport(cwd, env, zip) {
-  return new Promise((resolvePromise, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, [BIN, 'import', zip, '--key', 'sk-bench-0', '--json'], {
-      cwd,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wall = ms(t0);
-      if (code !== 0) return reject(new Error(`import exited ${code}: ${err}`));
-      resolvePromise({ wall, result: JSON.parse(out) });
-    });
-  });
+  return runCliJson([BIN, 'import', zip, '--key', 'sk-bench-0', '--json'], { cwd, env });
 }
 
 function artifact(path, n, tag) {
