@@ -24,7 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cookie, ioFloor, median, ms, runCliJson } from './lib.mjs';
+import { cookie, ioFloor, median, runCliJson } from './lib.mjs';
 import AdmZip from 'adm-zip';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
