@@ -56,50 +56,46 @@ function splitAlias(part: string): { token: string; alias?: string } | undefined
   return undefined;
 }
 
-function skipped(n: number, text: string, trimmed: string): TokenLine | undefined {
-  if (trimmed === '') return { n, text, kind: 'blank' };
-  if (trimmed.startsWith('#')) return { n, text, kind: 'comment' };
-  return undefined;
-}
-
 const TOO_MANY_SEPARATORS = 'more than one "::"';
 
-/** Parse `.token`: `token` or `alias::token` a line. */
-export function parseTokenFile(text: string): TokenText {
+/**
+ * Lines of a token file: blank and `#` lines kept as they are (cursor-api skips them), every
+ * other line read by `entry` from its trimmed text.
+ */
+function parseLines(text: string, entry: (n: number, line: string, trimmed: string) => TokenLine): TokenText {
   const { lines, finalNewline } = splitLines(text);
   return {
     finalNewline,
     lines: lines.map((line, i) => {
       const n = i + 1;
       const t = line.trim();
-      const skip = skipped(n, line, t);
-      if (skip) return skip;
-      const parsed = splitAlias(t);
-      if (!parsed) return { n, text: line, kind: 'ignored', reason: TOO_MANY_SEPARATORS };
-      return { n, text: line, kind: 'entry', ...parsed, id: cookieIdentity(parsed.token) };
+      if (t === '') return { n, text: line, kind: 'blank' };
+      if (t.startsWith('#')) return { n, text: line, kind: 'comment' };
+      return entry(n, line, t);
     }),
   };
+}
+
+/** Parse `.token`: `token` or `alias::token` a line. */
+export function parseTokenFile(text: string): TokenText {
+  return parseLines(text, (n, line, t) => {
+    const parsed = splitAlias(t);
+    if (!parsed) return { n, text: line, kind: 'ignored', reason: TOO_MANY_SEPARATORS };
+    return { n, text: line, kind: 'entry', ...parsed, id: cookieIdentity(parsed.token) };
+  });
 }
 
 /** Parse `.token-list`: `token,checksum` or `alias::token,checksum` a line. */
 export function parseTokenList(text: string): TokenText {
-  const { lines, finalNewline } = splitLines(text);
-  return {
-    finalNewline,
-    lines: lines.map((line, i) => {
-      const n = i + 1;
-      const t = line.trim();
-      const skip = skipped(n, line, t);
-      if (skip) return skip;
-      const fields = t.split(',');
-      if (fields.length !== 2) {
-        return { n, text: line, kind: 'ignored', reason: `not "token,checksum" (${fields.length} fields)` };
-      }
-      const parsed = splitAlias(fields[0]!);
-      if (!parsed) return { n, text: line, kind: 'ignored', reason: TOO_MANY_SEPARATORS };
-      return { n, text: line, kind: 'entry', ...parsed, checksum: fields[1]!, id: cookieIdentity(parsed.token) };
-    }),
-  };
+  return parseLines(text, (n, line, t) => {
+    const fields = t.split(',');
+    if (fields.length !== 2) {
+      return { n, text: line, kind: 'ignored', reason: `not "token,checksum" (${fields.length} fields)` };
+    }
+    const parsed = splitAlias(fields[0]!);
+    if (!parsed) return { n, text: line, kind: 'ignored', reason: TOO_MANY_SEPARATORS };
+    return { n, text: line, kind: 'entry', ...parsed, checksum: fields[1]!, id: cookieIdentity(parsed.token) };
+  });
 }
 
 /** Both files, parsed. */
