@@ -61,11 +61,7 @@ async function setup(
     api,
     env,
     output,
-    async run(args, o = {}) {
-      const res = await store.run(args, { ...o, env: { ...env, ...o.env } });
-      output.push(res.stdout, res.stderr);
-      return res;
-    },
+    run: store.recordingRunner(env, output),
     tokens: () => (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8') : ''),
     tokenList: () => (existsSync(tokenListFile) ? readFileSync(tokenListFile, 'utf8') : ''),
   };

@@ -90,6 +90,17 @@ export class TempStore {
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+  /**
+   * A runner over this store with `env` under each call's own, keeping every stdout and stderr in
+   * `output` (for the no-secret-in-any-output assertions).
+   */
+  recordingRunner(env: Record<string, string>, output: string[]): (args: string[], o?: RunOptions) => Promise<RunResult> {
+    return async (args, o = {}) => {
+      const res = await this.run(args, { ...o, env: { ...env, ...o.env } });
+      output.push(res.stdout, res.stderr);
+      return res;
+    };
+  }
 }
 
 /** Assert helper: no whole cookie appears in the text. */

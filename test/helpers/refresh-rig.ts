@@ -42,11 +42,7 @@ export async function rig(opts: FakeGitHubOptions = {}, extraEnv: Record<string,
     store,
     env,
     output,
-    async run(args, o = {}) {
-      const res = await store.run(args, { ...o, env: { ...env, ...o.env } });
-      output.push(res.stdout, res.stderr);
-      return res;
-    },
+    run: store.recordingRunner(env, output),
     spawn(args, more = {}) {
       const child = spawn(process.execPath, [BIN, ...args], {
         cwd: store.dir,
