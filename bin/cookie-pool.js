@@ -1,3 +1,3 @@
 #!/usr/bin/env -S node --
-import { main } from '../dist/cli.js';
+import { main } from '../dist/cookie-pool.js';
 main(process.argv);

@@ -17,25 +17,25 @@ function newest(dir: string, ext: string): number {
   return max;
 }
 
-/** True when dist/ lacks the CLI or some source (or the compiler settings) changed after the last build. */
+/** True when dist/ lacks the CLI bundle or some source (or the build settings) changed after the last build. */
 export function distIsStale(root = ROOT): boolean {
   let built: number;
   try {
-    built = statSync(join(root, 'dist', 'cli.js')).mtimeMs;
+    built = statSync(join(root, 'dist', 'cookie-pool.js')).mtimeMs;
   } catch {
     return true;
   }
-  // tsc rewrites every output file, so the entry's mtime dates the whole build.
-  const sources = Math.max(newest(join(root, 'src'), '.ts'), statSync(join(root, 'tsconfig.json')).mtimeMs);
+  // rollup runs after tsc, so the bundle's entry dates the whole build.
+  const settings = ['tsconfig.json', 'rollup.config.mjs'].map((f) => statSync(join(root, f)).mtimeMs);
+  const sources = Math.max(newest(join(root, 'src'), '.ts'), ...settings);
   return sources > built;
 }
 
 export default function setup(): void {
   if (!distIsStale()) return;
   process.stderr.write('dist/ is missing or older than src/: building (npm run build)\n');
-  // tsc directly (no npm in between): it is a dev dependency, installed by `npm ci`.
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  // What `npm run build` runs, without npm in between: tsc, then rollup (dev dependencies, installed by `npm ci`).
+  const run = (bin: string, ...args: string[]) => execFileSync(process.execPath, [join(ROOT, 'node_modules', bin), ...args], { cwd: ROOT, stdio: 'inherit' });
+  run('typescript/bin/tsc', '-p', join(ROOT, 'tsconfig.json'));
+  run('rollup/dist/bin/rollup', '-c', '--silent');
 }
