@@ -1,22 +1,36 @@
 /**
- * The bundle the executables run (`npm run build`: tsc compiles src/ to dist/, then this).
+ * The bundle the executables run (`npm run build`: tsc compiles src/ to dist/, then this bundles
+ * tsc's output into dist/cookie-pool.js and dist/chunk-*.js).
  *
- * Why: Node 20 pays about 0.7 ms for every ES module it loads (resolve, read, compile, link), and
- * `cookie-pool status` used to load 22 of ours. Rollup gathers everything the entry and the quick
- * commands load at start-up into one chunk (`dist/chunk-start.js`); everything else keeps its own
- * chunk behind the same dynamic `import()` as in the source, so octokit, inquirer, adm-zip and the
- * rarely used commands still load only when a run needs them. Packages stay external (loaded from
- * node_modules as before); tsc's own output stays in dist/ beside the bundle (the benchmarks and
- * the source maps use it). Chunks sit in dist/ itself, so `import.meta.url`-relative paths mean the
- * same in the bundle as in tsc's output.
+ * Why (issue 12, P2: `status --json` within 2× of `node -e 0`; figures from `bench/startup.mjs`):
+ * - Node 20 pays about 0.7 ms for every ES module it loads (resolve, read, compile, link), and
+ *   `status` loaded 22 of ours. Everything the entry and `status` load at start-up goes into one
+ *   chunk (`start`); everything else keeps its own chunk behind the same dynamic `import()` as in
+ *   the source, so octokit, inquirer, adm-zip and the rarely used commands load only when a run
+ *   needs them.
+ * - commander is bundled into that chunk too (seven CommonJS files resolved, read and compiled one
+ *   by one otherwise). Its command module requires `node:child_process` at the top, only to spawn
+ *   stand-alone executable subcommands, which cookie-pool does not have; that require would load
+ *   child_process with net and stream behind it, so it gets a stand-in that loads the real module
+ *   on first use.
+ * - An ES import of a Node built-in makes Node build an ES facade of the whole module (for
+ *   `node:fs` that loads the stream modules through its lazy getters); the chunks take built-ins
+ *   through `createRequire` instead, which returns the module as it is.
+ * Other packages stay external (loaded from node_modules at run time). tsc's own output stays in
+ * dist/ beside the bundle (the merge benchmark and the source maps use it); chunks sit in dist/
+ * itself, so `import.meta.url`-relative paths mean the same in both.
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import commonjs from '@rollup/plugin-commonjs';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
 
 const dist = fileURLToPath(new URL('./dist/', import.meta.url));
 
 /** The modules a quick command runs from start to end: they and all they import statically go into one chunk. */
 const START = ['cli.js', 'commands/status.js', 'services/history.js'].map((f) => dist + f);
+const COMMANDER = /[\\/]node_modules[\\/]commander[\\/]/;
+const LAZY_CHILD_PROCESS = '\0lazy-child-process';
 
 let start;
 /** Every module reachable from START through static imports (computed once the graph is known). */
@@ -35,18 +49,70 @@ function startSet(getModuleInfo) {
   return start;
 }
 
+/** commander's `require('node:child_process')` → a stand-in that requires the real module on first use. */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  resolveId(id, importer) {
+    if ((id === 'node:child_process' || id === 'child_process') && importer && COMMANDER.test(importer)) return LAZY_CHILD_PROCESS;
+    return null;
+  },
+  load(id) {
+    if (id !== LAZY_CHILD_PROCESS) return null;
+    return [
+      "import { createRequire } from 'node:module';",
+      'let real;',
+      "const load = () => (real ??= createRequire(import.meta.url)('node:child_process'));",
+      'export default new Proxy({}, { get: (_t, key) => load()[key], has: (_t, key) => key in load() });',
+    ].join('\n');
+  },
+};
+
+/**
+ * The chunks' imports of Node built-ins (the block of `import … from 'node:…'` lines rollup puts at
+ * the top) become `createRequire` calls. The build fails if one is left in a form it does not know.
+ */
+const requireBuiltins = {
+  name: 'require-builtins',
+  renderChunk(code, chunk) {
+    // Names of our own for the two bindings, unused in the chunk.
+    let req = '__nodeBuiltin';
+    while (code.includes(req)) req += '_';
+    const lines = code.split('\n');
+    const out = [];
+    let changed = false;
+    for (const line of lines) {
+      const named = /^import (?:([\w$]+), )?\{ ([^}]*) \} from '(node:[\w/]+)';$/.exec(line);
+      const only = /^import ([\w$]+) from '(node:[\w/]+)';$/.exec(line);
+      const bare = /^import '(node:[\w/]+)';$/.exec(line);
+      if (named) {
+        const [, def, names, mod] = named;
+        const binding = `{ ${names.replace(/ as /g, ': ')} }`;
+        out.push(def ? `const ${def} = ${req}('${mod}'); const ${binding} = ${def};` : `const ${binding} = ${req}('${mod}');`);
+      } else if (only) {
+        out.push(`const ${only[1]} = ${req}('${only[2]}');`);
+      } else if (!bare) {
+        out.push(line);
+        continue;
+      }
+      changed = true;
+    }
+    const result = out.join('\n');
+    const left = /^import[^;]*from '(node:[^']+)'/m.exec(result) ?? /^import \* as [^;]*'node:/m.exec(result);
+    if (left) this.error(`${chunk.fileName}: an import of a Node built-in the build does not rewrite: ${left[0]}`);
+    if (!changed) return null;
+    return { code: `import { createRequire as ${req}Require } from 'node:module';\nconst ${req} = ${req}Require(import.meta.url);\n${result}`, map: null };
+  },
+};
+
 export default {
   input: { 'cookie-pool': `${dist}cli.js` },
-  // Packages and Node's built-ins load from node_modules / Node at run time, as they do from tsc's output.
-  external: (id) => !id.startsWith('.') && !id.startsWith('/'),
-  output: {
-    dir: dist,
-    format: 'es',
-    entryFileNames: '[name].js',
-    chunkFileNames: 'chunk-[name].js',
-    manualChunks: (id, { getModuleInfo }) => (startSet(getModuleInfo).has(id) ? 'start' : undefined),
-  },
+  // Packages (commander apart) and Node's built-ins load from node_modules / Node at run time.
+  external: (id) => !(id.startsWith('.') || id.startsWith('/') || id.startsWith('\0') || id === 'commander' || COMMANDER.test(id) || id.includes('child_process')),
   plugins: [
+    lazyChildProcess,
+    nodeResolve({ resolveOnly: ['commander'] }),
+    commonjs(),
+    requireBuiltins,
     {
       // Chunk names follow the source, so a rename would leave the old chunk behind: remove strays.
       name: 'remove-stale-chunks',
@@ -55,6 +121,16 @@ export default {
       },
     },
   ],
+  output: {
+    dir: dist,
+    format: 'es',
+    entryFileNames: '[name].js',
+    chunkFileNames: 'chunk-[name].js',
+    // The entry re-exports the start chunk; it need not import the chunk's own imports again.
+    hoistTransitiveImports: false,
+    manualChunks: (id, { getModuleInfo }) =>
+      startSet(getModuleInfo).has(id) || COMMANDER.test(id) || id === LAZY_CHILD_PROCESS ? 'start' : undefined,
+  },
   onwarn(warning, warn) {
     // A chunk that imports the start chunk which imports it back lazily is fine for ES modules.
     if (warning.code === 'CIRCULAR_DEPENDENCY') return;

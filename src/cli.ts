@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from './commander.js';
 import { CliError, EXIT } from './errors.js';
+import { stdColumns, writeStd } from './stdio.js';
 import { printableLines } from './ui/text.js';
 
 /**
@@ -41,8 +42,8 @@ export function commandName(args: readonly string[]): string | undefined {
   return undefined;
 }
 
-/** The program with every command (`only`: just that one, for a run of it). */
-export async function buildProgram(only?: string): Promise<Command> {
+/** The program with every command (`only`: just that one, for a run of it; `null`: none, for --version). */
+export async function buildProgram(only?: string | null): Promise<Command> {
   const program = new Command('cookie-pool')
     .description('Keep the cookie pool of a Cursor-to-OpenAI proxy healthy.')
     .version('0.1.0', '-V, --version')
@@ -58,12 +59,20 @@ export async function buildProgram(only?: string): Promise<Command> {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  const names = only ? [only] : Object.keys(COMMANDS);
+  const names = only ? [only] : only === null ? [] : Object.keys(COMMANDS);
   for (const c of await Promise.all(names.map((n) => COMMANDS[n]!()))) program.addCommand(c);
   // Usage errors in subcommands exit 2 too; each command's --help lists the global flags as well.
-  for (const c of allCommands(program)) c.exitOverride().configureHelp({ showGlobalOptions: true });
-  return program;
+  for (const c of allCommands(program)) c.exitOverride().configureHelp({ showGlobalOptions: true }).configureOutput(OUTPUT);
+  return program.configureOutput(OUTPUT);
 }
+
+/** Help and usage errors go out the way everything else does (../stdio.ts), closed pipes included. */
+const OUTPUT = {
+  writeOut: (text: string) => writeStd(1, text),
+  writeErr: (text: string) => writeStd(2, text),
+  getOutHelpWidth: () => stdColumns(1) ?? 80,
+  getErrHelpWidth: () => stdColumns(2) ?? 80,
+};
 
 function allCommands(cmd: Command): Command[] {
   return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
@@ -74,14 +83,11 @@ function wantsJson(argv: string[]): boolean {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // `cookie-pool ... | head`: a closed pipe ends the output, not with a stack trace.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
-    });
-  }
-  const program = await buildProgram(commandName(argv.slice(2)));
+  // Output goes through ../stdio.ts, where `cookie-pool ... | head` (a closed pipe) ends the run quietly.
+  const args = argv.slice(2);
+  // `--version` before any command prints the version and stops: no command module need load.
+  const name = commandName(args) ?? (args.some((a) => a === '-V' || a === '--version') ? null : undefined);
+  const program = await buildProgram(name);
   try {
     await program.parseAsync(argv);
   } catch (e) {
@@ -104,15 +110,15 @@ export function reportError(e: unknown, json: boolean): number {
   const code = e instanceof CliError ? e.exitCode : EXIT.FAILURE;
   // Messages often quote the outside world (GitHub's and the Admin API's words, zip entry names).
   const message = printableLines(e instanceof Error ? e.message : String(e));
-  process.stderr.write(`cookie-pool: ${message}\n`);
-  if (e instanceof CliError && e.hint) process.stderr.write(`hint: ${printableLines(e.hint)}\n`);
-  if (!(e instanceof CliError) && process.env.COOKIE_POOL_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  writeStd(2, `cookie-pool: ${message}\n`);
+  if (e instanceof CliError && e.hint) writeStd(2, `hint: ${printableLines(e.hint)}\n`);
+  if (!(e instanceof CliError) && process.env.COOKIE_POOL_DEBUG && e instanceof Error) writeStd(2, `${e.stack}\n`);
   if (json) printJsonError(message, code);
   return code;
 }
 
 function printJsonError(error: string, exitCode: number): void {
-  process.stdout.write(`${JSON.stringify({ ok: false, error, exitCode }, null, 2)}\n`);
+  writeStd(1, `${JSON.stringify({ ok: false, error, exitCode }, null, 2)}\n`);
 }
 
 export { Option };

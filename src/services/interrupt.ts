@@ -5,6 +5,7 @@
  * exits at once (proper-lockfile's exit hook still removes held locks).
  */
 import { InterruptedError } from '../errors.js';
+import { writeStd } from '../stdio.js';
 
 export { InterruptedError };
 
@@ -15,7 +16,7 @@ export async function withInterrupts<T>(fn: (signal: AbortSignal) => Promise<T>)
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
     const handler = () => {
       if (controller.signal.aborted) process.exit(SIGNAL_EXIT[sig]);
-      process.stderr.write(`\ncookie-pool: ${sig} received, stopping (again to force)\n`);
+      writeStd(2, `\ncookie-pool: ${sig} received, stopping (again to force)\n`);
       controller.abort(new InterruptedError(`interrupted by ${sig}`, SIGNAL_EXIT[sig]));
     };
     process.on(sig, handler);

@@ -6,6 +6,7 @@ import type { Stats } from 'node:fs';
 import { chmod, lstat, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LockedError, UsageError } from '../errors.js';
+import { writeStd } from '../stdio.js';
 
 export interface LockOptions {
   /** Wait for the lock (store lock) or fail at once (refresh lock). */
@@ -48,7 +49,7 @@ export async function acquireLock(lockPath: string, opts: LockOptions): Promise<
       retries: opts.wait ? { retries: 120, factor: 1.3, minTimeout: 15, maxTimeout: 400, randomize: true } : 0,
       onCompromised: (err) => {
         // Another process took the lock over (we stalled past `stale`): stop rather than risk a lost update.
-        process.stderr.write(`cookie-pool: lock ${lockPath} was compromised: ${err.message}\n`);
+        writeStd(2, `cookie-pool: lock ${lockPath} was compromised: ${err.message}\n`);
         process.exit(1);
       },
     });

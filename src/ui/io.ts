@@ -7,10 +7,11 @@
 import type { ChalkInstance } from 'chalk';
 import { maskSecret } from '../core/cookie.js';
 import type { IOPort, StatusLine } from '../core/io-port.js';
+import { stdColumns, stdioStream, stdIsTTY, writeStd } from '../stdio.js';
 import { printable, printableLines } from './text.js';
 
 // chalk loads only when this process has a terminal to colour: pipes, cron and --json start faster.
-const chalk = process.stdout.isTTY || process.stderr.isTTY ? await import('chalk') : undefined;
+const chalk = stdIsTTY(1) || stdIsTTY(2) ? await import('chalk') : undefined;
 
 const COLOUR_MODELS = new Set(['rgb', 'hex', 'ansi256', 'bgRgb', 'bgHex', 'bgAnsi256']);
 
@@ -45,10 +46,17 @@ export interface IOOptions {
   reveal?: boolean;
 }
 
+/**
+ * Without injected streams, text goes to the process's standard output and error through
+ * `../stdio.ts` (straight to the descriptor for a pipe or file); the process streams themselves
+ * are set up only for a terminal or for code that asks for `io.stdout` / `io.stderr`.
+ */
 export class IO implements IOPort {
-  readonly stdout: NonNullable<IOOptions['stdout']>;
-  readonly stderr: NonNullable<IOOptions['stderr']>;
+  private readonly outStream: IOOptions['stdout'];
+  private readonly errStream: IOOptions['stderr'];
   private stdinStream: IOOptions['stdin'];
+  private readonly outTTY: boolean;
+  private readonly errTTY: boolean;
   readonly json: boolean;
   readonly quiet: boolean;
   readonly verbose: boolean;
@@ -59,16 +67,39 @@ export class IO implements IOPort {
   readonly ce: ChalkInstance;
 
   constructor(opts: IOOptions = {}) {
-    this.stdout = opts.stdout ?? process.stdout;
-    this.stderr = opts.stderr ?? process.stderr;
+    this.outStream = opts.stdout;
+    this.errStream = opts.stderr;
     this.stdinStream = opts.stdin;
+    this.outTTY = opts.stdout ? Boolean(opts.stdout.isTTY) : stdIsTTY(1);
+    this.errTTY = opts.stderr ? Boolean(opts.stderr.isTTY) : stdIsTTY(2);
     this.json = opts.json ?? false;
     this.quiet = opts.quiet ?? false;
     this.verbose = opts.verbose ?? false;
     this.reveal = opts.reveal ?? false;
     const wanted = opts.color ?? (!('NO_COLOR' in process.env) || process.env.NO_COLOR === '');
-    this.c = colours(wanted && this.stdout.isTTY ? 1 : 0);
-    this.ce = colours(wanted && this.stderr.isTTY ? 1 : 0);
+    this.c = colours(wanted && this.outTTY ? 1 : 0);
+    this.ce = colours(wanted && this.errTTY ? 1 : 0);
+  }
+
+  /** The output stream itself, for code that needs one (a prompt, a progress bar). */
+  get stdout(): NonNullable<IOOptions['stdout']> {
+    return this.outStream ?? stdioStream(1);
+  }
+
+  get stderr(): NonNullable<IOOptions['stderr']> {
+    return this.errStream ?? stdioStream(2);
+  }
+
+  /** Text on stdout as it is (no newline added). */
+  write(text: string): void {
+    if (this.outStream) this.outStream.write(text);
+    else writeStd(1, text);
+  }
+
+  /** Text on stderr as it is. */
+  writeErr(text: string): void {
+    if (this.errStream) this.errStream.write(text);
+    else writeStd(2, text);
   }
 
   /**
@@ -80,15 +111,20 @@ export class IO implements IOPort {
   }
 
   get isInteractive(): boolean {
-    return Boolean(this.stdin.isTTY && this.stdout.isTTY);
+    return Boolean(this.outTTY && this.stdin.isTTY);
   }
 
   get stderrIsTTY(): boolean {
-    return Boolean(this.stderr.isTTY);
+    return this.errTTY;
   }
 
   get columns(): number {
-    return this.stdout.columns ?? 100;
+    return (this.outStream ? this.outStream.columns : stdColumns(1)) ?? 100;
+  }
+
+  /** The width of stderr when it is a terminal. */
+  get stderrColumns(): number | undefined {
+    return this.errStream ? (this.errStream as { columns?: number }).columns : stdColumns(2);
   }
 
   /** A cookie for display: masked unless --reveal (a malformed one may hold control characters). */
@@ -98,12 +134,12 @@ export class IO implements IOPort {
 
   /** A result line on stdout. */
   out(line = ''): void {
-    this.stdout.write(`${line}\n`);
+    this.write(`${line}\n`);
   }
 
   /** The single JSON document of --json. */
   printJson(value: unknown): void {
-    this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    this.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
   /** Progress and notices on stderr (silenced by --quiet). */
@@ -116,19 +152,19 @@ export class IO implements IOPort {
    * comes from outside must already have gone through printable() (io.cookie() does).
    */
   infoStyled(line: string): void {
-    if (!this.quiet) this.stderr.write(`${line}\n`);
+    if (!this.quiet) this.writeErr(`${line}\n`);
   }
 
   warn(line: string): void {
-    this.stderr.write(`${this.ce.yellow('warning:')} ${printableLines(line)}\n`);
+    this.writeErr(`${this.ce.yellow('warning:')} ${printableLines(line)}\n`);
   }
 
   error(line: string): void {
-    this.stderr.write(`${this.ce.red('error:')} ${printableLines(line)}\n`);
+    this.writeErr(`${this.ce.red('error:')} ${printableLines(line)}\n`);
   }
 
   debug(line: string): void {
-    if (this.verbose) this.stderr.write(`${this.ce.dim(printableLines(line))}\n`);
+    if (this.verbose) this.writeErr(`${this.ce.dim(printableLines(line))}\n`);
   }
 
   statusLine(): StatusLine {
@@ -146,18 +182,18 @@ class LiveLine implements StatusLine {
     if (this.io.quiet) return;
     const clean = printable(text);
     if (this.io.stderrIsTTY) {
-      const cols = (this.io.stderr as { columns?: number }).columns ?? 100;
+      const cols = this.io.stderrColumns ?? 100;
       const line = `${clean}${printable(suffix)}`;
-      this.io.stderr.write(`\r${line.length > cols - 1 ? `${line.slice(0, cols - 2)}…` : line}\x1b[K`);
+      this.io.writeErr(`\r${line.length > cols - 1 ? `${line.slice(0, cols - 2)}…` : line}\x1b[K`);
       this.drawn = true;
     } else if (clean !== this.last) {
-      this.io.stderr.write(`${clean}\n`);
+      this.io.writeErr(`${clean}\n`);
     }
     this.last = clean;
   }
 
   done(): void {
-    if (this.drawn) this.io.stderr.write('\r\x1b[K');
+    if (this.drawn) this.io.writeErr('\r\x1b[K');
     this.drawn = false;
   }
 }

@@ -87,7 +87,7 @@ export async function renderMembers(io: IO, members: TeamMember[], format: Outpu
     return;
   }
   if (format === 'csv') {
-    io.stdout.write(await toCsv(members as Record<string, unknown>[], MEMBER_CSV_COLUMNS));
+    io.write(await toCsv(members as Record<string, unknown>[], MEMBER_CSV_COLUMNS));
     return;
   }
   if (members.length === 0) {
@@ -140,7 +140,7 @@ export async function renderUsage(io: IO, report: UsageReport, format: OutputFor
     return;
   }
   if (format === 'csv') {
-    io.stdout.write(await toCsv(report.rows.map(withDay) as Record<string, unknown>[], USAGE_CSV_COLUMNS));
+    io.write(await toCsv(report.rows.map(withDay) as Record<string, unknown>[], USAGE_CSV_COLUMNS));
     return;
   }
 
@@ -223,7 +223,7 @@ export async function renderSpend(io: IO, report: SpendReport, format: OutputFor
     return;
   }
   if (format === 'csv') {
-    io.stdout.write(await toCsv(report.members.map(withDollars) as Record<string, unknown>[], SPEND_CSV_COLUMNS));
+    io.write(await toCsv(report.members.map(withDollars) as Record<string, unknown>[], SPEND_CSV_COLUMNS));
     return;
   }
   const where = all
