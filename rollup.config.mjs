@@ -106,6 +106,8 @@ const requireBuiltins = {
 
 export default {
   input: { 'cookie-pool': `${dist}cli.js` },
+  // The entry is the start chunk itself (other chunks import from it), not a module that re-exports it.
+  preserveEntrySignatures: 'allow-extension',
   // Packages (commander apart) and Node's built-ins load from node_modules / Node at run time.
   external: (id) => !(id.startsWith('.') || id.startsWith('/') || id.startsWith('\0') || id === 'commander' || COMMANDER.test(id) || id.includes('child_process')),
   plugins: [
@@ -129,7 +131,7 @@ export default {
     // The entry re-exports the start chunk; it need not import the chunk's own imports again.
     hoistTransitiveImports: false,
     manualChunks: (id, { getModuleInfo }) =>
-      startSet(getModuleInfo).has(id) || COMMANDER.test(id) || id === LAZY_CHILD_PROCESS ? 'start' : undefined,
+      startSet(getModuleInfo).has(id) || COMMANDER.test(id) || id === LAZY_CHILD_PROCESS ? 'cookie-pool' : undefined,
   },
   onwarn(warning, warn) {
     // A chunk that imports the start chunk which imports it back lazily is fine for ES modules.

@@ -14,6 +14,7 @@
  *   `refresh` and `check` write one event of their own (recordRun). No cookie is ever written.
  * - Nothing is recorded when nothing changed; a failed append is a warning, never a failure.
  */
+import { statSync } from 'node:fs';
 import { mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { envString, resolvePath, storePaths, type Env } from '../config.js';
@@ -225,8 +226,16 @@ async function firstLine(file: string): Promise<string | undefined> {
 
 /** Whether any history file exists (status reads the history only then: it stays fast). */
 export async function historyExists(log: HistoryLog): Promise<boolean> {
-  for (const f of log.files()) if ((await sizeOf(f).catch(() => 0)) > 0) return true;
-  return false;
+  // Synchronous, no exception for a missing file: `status` asks this on every run, mostly of
+  // files that are not there, and an ENOENT error object per rotated file cost a millisecond.
+  const nonEmpty = (f: string) => {
+    try {
+      return (statSync(f, { throwIfNoEntry: false })?.size ?? 0) > 0;
+    } catch {
+      return false;
+    }
+  };
+  return log.files().some(nonEmpty);
 }
 
 export interface SummaryRequest extends Omit<SummaryOptions, 'nowMs'> {
