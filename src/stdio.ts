@@ -17,64 +17,101 @@ import { fstatSync, writeSync } from 'node:fs';
 
 export type StdFd = 1 | 2;
 
-/** Per descriptor: written directly (true), through the process stream (false), not decided yet. */
-const direct: Record<StdFd, boolean | undefined> = { 1: undefined, 2: undefined };
-const guarded = new Set<StdFd>();
-
-function closedPipe(): never {
-  process.exit(process.exitCode ?? 0);
+/** What a StdWriter needs of the system (the tests give it fakes). */
+export interface StdPort {
+  /** fs.writeSync: bytes written, or throws (EAGAIN, EPIPE, …). */
+  writeSync(fd: number, bytes: Uint8Array, offset: number, length: number): number;
+  /** Whether the descriptor is a character device (a terminal, /dev/null); throws when it is closed. */
+  isCharacterDevice(fd: number): boolean;
+  /** The process stream of the descriptor. */
+  stream(): NodeJS.WriteStream;
+  /** A closed pipe: end the run. */
+  closedPipe(): never;
 }
 
-/** A character device (a terminal, /dev/null) keeps the process stream: terminals need it (columns, raw mode). */
-function isDirect(fd: StdFd): boolean {
-  if (direct[fd] === undefined) {
+export class StdWriter {
+  /** Written directly (true), through the process stream (false), not decided yet. */
+  private direct: boolean | undefined;
+  private guarded = false;
+
+  constructor(
+    private readonly fd: number,
+    private readonly port: StdPort,
+  ) {}
+
+  /** A character device (a terminal, /dev/null) keeps the process stream: terminals need it (columns, raw mode). */
+  private isDirect(): boolean {
+    if (this.direct === undefined) {
+      try {
+        this.direct = !this.port.isCharacterDevice(this.fd);
+      } catch {
+        this.direct = false;
+      }
+    }
+    return this.direct;
+  }
+
+  /** The process stream, with the closed-pipe handler; the descriptor's writes go through it from now on. */
+  stream(): NodeJS.WriteStream {
+    this.direct = false;
+    const stream = this.port.stream();
+    if (!this.guarded) {
+      this.guarded = true;
+      stream.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') this.port.closedPipe();
+        throw e;
+      });
+    }
+    return stream;
+  }
+
+  write(text: string): void {
+    if (!this.isDirect()) {
+      this.stream().write(text);
+      return;
+    }
+    const bytes = Buffer.from(text, 'utf8');
+    let done = 0;
     try {
-      direct[fd] = !fstatSync(fd).isCharacterDevice();
-    } catch {
-      direct[fd] = false;
+      while (done < bytes.length) done += this.port.writeSync(this.fd, bytes, done, bytes.length - done);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') this.port.closedPipe();
+      if (code !== 'EAGAIN') throw e;
+      this.stream().write(bytes.subarray(done));
     }
   }
-  return direct[fd];
+
+  /** Whether the descriptor is a terminal (asked of the process stream only when it is a character device). */
+  isTTY(): boolean {
+    return !this.isDirect() && Boolean(this.stream().isTTY);
+  }
+
+  /** The terminal's width, when the descriptor is one. */
+  columns(): number | undefined {
+    return this.isDirect() ? undefined : this.stream().columns;
+  }
 }
 
-/** The process stream of a descriptor, with the closed-pipe handler; the descriptor's writes go through it from now on. */
-export function stdioStream(fd: StdFd): NodeJS.WriteStream {
-  direct[fd] = false;
-  const stream = fd === 1 ? process.stdout : process.stderr;
-  if (!guarded.has(fd)) {
-    guarded.add(fd);
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') closedPipe();
-      throw e;
-    });
-  }
-  return stream;
+function processPort(fd: StdFd): StdPort {
+  return {
+    writeSync: (f, bytes, offset, length) => writeSync(f, bytes, offset, length),
+    isCharacterDevice: (f) => fstatSync(f).isCharacterDevice(),
+    stream: () => (fd === 1 ? process.stdout : process.stderr),
+    closedPipe: () => process.exit(process.exitCode ?? 0),
+  };
 }
+
+const writers: Record<StdFd, StdWriter> = { 1: new StdWriter(1, processPort(1)), 2: new StdWriter(2, processPort(2)) };
 
 /** Write text to standard output (1) or error (2). */
-export function writeStd(fd: StdFd, text: string): void {
-  if (!isDirect(fd)) {
-    stdioStream(fd).write(text);
-    return;
-  }
-  const bytes = Buffer.from(text, 'utf8');
-  let done = 0;
-  try {
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EPIPE') closedPipe();
-    if (code !== 'EAGAIN') throw e;
-    stdioStream(fd).write(bytes.subarray(done));
-  }
-}
+export const writeStd = (fd: StdFd, text: string): void => writers[fd].write(text);
 
-/** Whether the descriptor is a terminal (asked of the process stream only when it is a character device). */
-export function stdIsTTY(fd: StdFd): boolean {
-  return !isDirect(fd) && Boolean(stdioStream(fd).isTTY);
-}
+/** The process stream of standard output or error, for code that needs one (later writes go through it too). */
+export const stdioStream = (fd: StdFd): NodeJS.WriteStream => writers[fd].stream();
 
-/** The terminal's width, when the descriptor is one. */
-export function stdColumns(fd: StdFd): number | undefined {
-  return isDirect(fd) ? undefined : stdioStream(fd).columns;
-}
+/** Whether standard output or error is a terminal. */
+export const stdIsTTY = (fd: StdFd): boolean => writers[fd].isTTY();
+
+/** The terminal's width, when standard output or error is one. */
+export const stdColumns = (fd: StdFd): number | undefined => writers[fd].columns();

@@ -79,7 +79,16 @@ describe('the program', () => {
     for (const cmd of ['status', 'keys', 'cookies', 'invalid', 'manage', 'import', 'refresh', 'workflow', 'check', 'schedule', 'doctor', 'team']) {
       expect(help.stdout).toContain(cmd);
     }
-    expect((await store.run(['--version'])).code).toBe(0);
+    // --version loads no command module; the version still wins over anything after it.
+    for (const args of [['--version'], ['-V'], ['--json', '-V', 'frobnicate'], ['--bogus', '--version']]) {
+      const v = await store.run(args);
+      expect(v.code, args.join(' ')).toBe(0);
+      expect(v.stdout, args.join(' ')).toBe('0.1.0\n');
+    }
+    // A command's help still lists it whole (the command module is loaded for it).
+    const statusHelp = await store.run(['status', '--help']);
+    expect(statusHelp.stdout).toMatch(/Usage: cookie-pool status/);
+    expect(statusHelp.stdout).toMatch(/--data-dir/);
   });
 
   it('with --json an error still puts one JSON document on stdout', async () => {
