@@ -10,8 +10,8 @@
  * A write that would block (a non-blocking pipe that is full) hands the rest to the process
  * stream, which queues it, and every later write of that descriptor goes the same way, so the
  * order holds. Code that needs the stream itself (a progress bar, a prompt) takes it with
- * `stdioStream()`, and from then on the descriptor's writes go through it too. A closed pipe
- * (`cookie-pool … | head`) ends the run quietly with the exit code it had, as before.
+ * `stream()` (`io.stdout`, `io.stderr`), and from then on the descriptor's writes go through it
+ * too. A closed pipe (`cookie-pool … | head`) ends the run quietly with the exit code it had.
  */
 import { fstatSync, writeSync } from 'node:fs';
 
@@ -29,7 +29,26 @@ export interface StdPort {
   closedPipe(): never;
 }
 
-export class StdWriter {
+/** Where text goes: standard output or error (a StdWriter), or a stream given instead (tests, a prompt's output). */
+export interface TextSink {
+  write(text: string): void;
+  isTTY(): boolean;
+  columns(): number | undefined;
+  /** The stream itself, for code that needs one (a progress bar, a prompt). */
+  stream(): NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+}
+
+/** A given stream as a TextSink. */
+export function streamSink(stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }): TextSink {
+  return {
+    write: (text) => void stream.write(text),
+    isTTY: () => Boolean(stream.isTTY),
+    columns: () => stream.columns,
+    stream: () => stream,
+  };
+}
+
+export class StdWriter implements TextSink {
   /** Written directly (true), through the process stream (false), not decided yet. */
   private direct: boolean | undefined;
   private guarded = false;
@@ -104,11 +123,11 @@ function processPort(fd: StdFd): StdPort {
 
 const writers: Record<StdFd, StdWriter> = { 1: new StdWriter(1, processPort(1)), 2: new StdWriter(2, processPort(2)) };
 
+/** Standard output (1) or error (2) as a TextSink. */
+export const stdSink = (fd: StdFd): TextSink => writers[fd];
+
 /** Write text to standard output (1) or error (2). */
 export const writeStd = (fd: StdFd, text: string): void => writers[fd].write(text);
-
-/** The process stream of standard output or error, for code that needs one (later writes go through it too). */
-export const stdioStream = (fd: StdFd): NodeJS.WriteStream => writers[fd].stream();
 
 /** Whether standard output or error is a terminal. */
 export const stdIsTTY = (fd: StdFd): boolean => writers[fd].isTTY();

@@ -7,7 +7,7 @@
 import type { ChalkInstance } from 'chalk';
 import { maskSecret } from '../core/cookie.js';
 import type { IOPort, StatusLine } from '../core/io-port.js';
-import { stdColumns, stdioStream, stdIsTTY, writeStd } from '../stdio.js';
+import { stdIsTTY, stdSink, streamSink, type TextSink } from '../stdio.js';
 import { printable, printableLines } from './text.js';
 
 // chalk loads only when this process has a terminal to colour: pipes, cron and --json start faster.
@@ -52,8 +52,8 @@ export interface IOOptions {
  * are set up only for a terminal or for code that asks for `io.stdout` / `io.stderr`.
  */
 export class IO implements IOPort {
-  private readonly outStream: IOOptions['stdout'];
-  private readonly errStream: IOOptions['stderr'];
+  private readonly outSink: TextSink;
+  private readonly errSink: TextSink;
   private stdinStream: IOOptions['stdin'];
   private readonly outTTY: boolean;
   private readonly errTTY: boolean;
@@ -67,11 +67,11 @@ export class IO implements IOPort {
   readonly ce: ChalkInstance;
 
   constructor(opts: IOOptions = {}) {
-    this.outStream = opts.stdout;
-    this.errStream = opts.stderr;
+    this.outSink = opts.stdout ? streamSink(opts.stdout) : stdSink(1);
+    this.errSink = opts.stderr ? streamSink(opts.stderr) : stdSink(2);
     this.stdinStream = opts.stdin;
-    this.outTTY = opts.stdout ? Boolean(opts.stdout.isTTY) : stdIsTTY(1);
-    this.errTTY = opts.stderr ? Boolean(opts.stderr.isTTY) : stdIsTTY(2);
+    this.outTTY = this.outSink.isTTY();
+    this.errTTY = this.errSink.isTTY();
     this.json = opts.json ?? false;
     this.quiet = opts.quiet ?? false;
     this.verbose = opts.verbose ?? false;
@@ -83,23 +83,21 @@ export class IO implements IOPort {
 
   /** The output stream itself, for code that needs one (a prompt, a progress bar). */
   get stdout(): NonNullable<IOOptions['stdout']> {
-    return this.outStream ?? stdioStream(1);
+    return this.outSink.stream();
   }
 
   get stderr(): NonNullable<IOOptions['stderr']> {
-    return this.errStream ?? stdioStream(2);
+    return this.errSink.stream();
   }
 
   /** Text on stdout as it is (no newline added). */
   write(text: string): void {
-    if (this.outStream) this.outStream.write(text);
-    else writeStd(1, text);
+    this.outSink.write(text);
   }
 
   /** Text on stderr as it is. */
   writeErr(text: string): void {
-    if (this.errStream) this.errStream.write(text);
-    else writeStd(2, text);
+    this.errSink.write(text);
   }
 
   /**
@@ -119,12 +117,12 @@ export class IO implements IOPort {
   }
 
   get columns(): number {
-    return (this.outStream ? this.outStream.columns : stdColumns(1)) ?? 100;
+    return this.outSink.columns() ?? 100;
   }
 
   /** The width of stderr when it is a terminal. */
   get stderrColumns(): number | undefined {
-    return this.errStream ? (this.errStream as { columns?: number }).columns : stdColumns(2);
+    return this.errSink.columns();
   }
 
   /** A cookie for display: masked unless --reveal (a malformed one may hold control characters). */
