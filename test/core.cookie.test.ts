@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cookieIdentity, maskSecret, normalizeCookieText, parseCookie } from '../src/core/cookie.js';
-import { makeCookie, makeJwt } from './helpers/cookies.js';
+import { expiredCookie, makeCookie, makeJwt } from './helpers/cookies.js';
 
 describe('parseCookie', () => {
   it('accepts the three forms and gives them one identity', () => {
@@ -67,5 +67,61 @@ describe('JWT payload decoding', () => {
     expect(decodeJwtPayload(`${h}.${p}a.sig`)).toBeUndefined(); // length % 4 == 1: not base64
     expect(decodeJwtPayload(`${h}.${p}.`)).toEqual(body); // empty signature allowed
     expect(decodeJwtPayload(`${h}.${p}.s.x`)).toBeUndefined();
+  });
+});
+
+describe('cookieExpiries (what status needs of every cookie of a store)', () => {
+  it('gives parseCookie’s verdict for each cookie, whatever the mix and the order', async () => {
+    const { cookieExpiries } = await import('../src/core/cookie.js');
+    const h = Buffer.from('{"alg":"HS256"}').toString('base64url');
+    const part = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+    const padded = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+    const jwtOf = (p: string) => `${h}.${p}.sig`;
+    // Payloads of every length mod 4 (each is completed to whole base64 groups, then cut back).
+    const lengths = Array.from({ length: 8 }, (_, i) => jwtOf(part({ sub: `auth0|user_${'x'.repeat(i)}`, exp: 1_900_000_000 + i })));
+    const corpus = [
+      makeCookie('encoded'),
+      makeCookie('decoded'),
+      makeCookie('jwt'),
+      expiredCookie(),
+      makeCookie('encoded', { exp: null }),
+      ...lengths,
+      jwtOf(part({ sub: 'auth0|user_01Ü', name: 'héllo ✓', exp: 42 })), // UTF-8 payload
+      jwtOf(padded({ sub: 'auth0|user_pad', exp: 7 })), // padding
+      jwtOf(`${part({ a: 1 })}a`), // length % 4 == 1: not base64
+      // Length % 4 == 1 again, where the lone character would decode to a space after the JSON.
+      jwtOf(`${part({ exp: 9 })}I`),
+      jwtOf(part('not json')),
+      jwtOf(part([1, 2])), // JSON, but not an object
+      jwtOf(part('null')),
+      jwtOf(part({ exp: 'soon' })),
+      jwtOf(part({ exp: null })),
+      jwtOf(part('{"exp":1e400}')), // Infinity
+      jwtOf(part({ exp: 1e300 })),
+      jwtOf(part({ exp: -5 })),
+      jwtOf(part('{"__proto__":{"exp":5}}')),
+      `user_01AB%3A%3A${jwtOf(part({ exp: 5 }))}`,
+      `user_01AB%3a%3a${jwtOf(part({ exp: 6 }))}`,
+      `bad prefix!%3A%3A${jwtOf(part({ exp: 5 }))}`,
+      `::${jwtOf(part({ exp: 5 }))}`,
+      '',
+      '  ',
+      'hello',
+      `${h}.${part({ a: 1 })}`,
+      `  "${makeCookie('decoded')}"\r\n`,
+      `'${makeCookie('jwt')}'`,
+      `user_01A::${h}.${part({ exp: 3 })}. x`,
+    ];
+    const expected = (c: string) => {
+      const r = parseCookie(c);
+      return r.ok ? (r.cookie.exp ?? null) : undefined;
+    };
+    for (const list of [corpus, [...corpus].reverse(), corpus.filter((_, i) => i % 2 === 0), corpus.filter((_, i) => i % 3 === 1), []]) {
+      expect(cookieExpiries(list)).toEqual(list.map(expected));
+    }
+    const all = cookieExpiries(corpus);
+    expect(all.filter((e) => typeof e === 'number').length).toBeGreaterThan(15);
+    expect(all.filter((e) => e === null).length).toBeGreaterThan(1);
+    expect(all.filter((e) => e === undefined).length).toBeGreaterThan(10);
   });
 });

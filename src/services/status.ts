@@ -1,5 +1,5 @@
 /** Pool health per key (SPEC §4 `status`). */
-import { isExpired, parseCookie } from '../core/cookie.js';
+import { cookieExpiries } from '../core/cookie.js';
 import type { Snapshot } from '../store/pool.js';
 
 export const EXPIRING_SOON_SEC = 3 * 24 * 3600;
@@ -24,11 +24,10 @@ export function keyStatus(apiKey: string, cookies: string[], minCookieCount: num
   let expired = 0;
   let expiringSoon = 0;
   let malformed = 0;
-  for (const c of cookies) {
-    const p = parseCookie(c);
-    if (!p.ok) malformed++;
-    else if (isExpired(p.cookie, nowSec)) expired++;
-    else if (p.cookie.exp !== undefined && p.cookie.exp <= nowSec + EXPIRING_SOON_SEC) expiringSoon++;
+  for (const exp of cookieExpiries(cookies)) {
+    if (exp === undefined) malformed++;
+    else if (exp !== null && exp <= nowSec) expired++;
+    else if (exp !== null && exp <= nowSec + EXPIRING_SOON_SEC) expiringSoon++;
   }
   return { apiKey, cookies: cookies.length, expired, expiringSoon, malformed, belowMin: cookies.length < minCookieCount };
 }
