@@ -8,7 +8,8 @@ import {
   sessionTokenHeaderValue,
   type RefusalReason,
 } from '../src/core/cookie.js';
-import { planMerge, type KeyMap } from '../src/core/merge.js';
+import { planMerge } from '../src/core/merge.js';
+import type { KeyMap } from '../src/core/key-map.js';
 import { expiredCookie, makeCookie, makeJwt } from './helpers/cookies.js';
 
 const NOW = Math.floor(Date.now() / 1000);

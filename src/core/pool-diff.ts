@@ -5,7 +5,7 @@
  * retired is not put back, a cookie it added is not removed.
  */
 import { cookieIdentity } from './cookie.js';
-import type { KeyMap } from './merge.js';
+import type { KeyMap } from './key-map.js';
 
 export interface KeyDiff {
   apiKey: string;

@@ -11,7 +11,7 @@
  */
 import { cookieIdentity, isExpired, parseCookie, type Cookie } from '../core/cookie.js';
 import { keyNameForDisplay } from '../core/key-name.js';
-import { keyCookies, newKeyMap } from '../core/merge.js';
+import { keyCookies, newKeyMap } from '../core/key-map.js';
 import { checkUrl, envString, minCookieCount } from '../config.js';
 import type { AppContext } from '../context.js';
 import { checkUsage, DEFAULT_REQUEST_TIMEOUT_SEC, type UsageClientOptions, type UsageResult } from '../cursor/usage.js';

@@ -4,7 +4,8 @@
  * writes the invalid list first. Cookies are matched by identity (their JWT), so any form matches.
  */
 import { cookieIdentity, emptyRejections, parseCookie, type RefusalReason } from '../core/cookie.js';
-import { identitySet, newKeyMap, type KeyMap } from '../core/merge.js';
+import { identitySet } from '../core/merge.js';
+import { newKeyMap, type KeyMap } from '../core/key-map.js';
 import type { Change, Snapshot } from '../store/pool.js';
 import type { Refusal } from './pool.js';
 

@@ -5,7 +5,8 @@
  */
 import { cookieIdentity, emptyRejections, parseCookie, type RefusalReason } from '../core/cookie.js';
 import { keyNameForDisplay, newKeyNameProblem } from '../core/key-name.js';
-import { identitySet, keyCookies, newKeyMap, planMerge, screenCandidates, type KeyMap } from '../core/merge.js';
+import { identitySet, planMerge, screenCandidates } from '../core/merge.js';
+import { keyCookies, newKeyMap, type KeyMap } from '../core/key-map.js';
 import { UsageError } from '../errors.js';
 import type { Change, Snapshot } from '../store/pool.js';
 

@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import { envBool, envString, minCookieCount, refreshMode } from '../config.js';
 import type { AppContext } from '../context.js';
-import { keyCookies, type RefreshMode } from '../core/merge.js';
+import type { RefreshMode } from '../core/merge.js';
+import { keyCookies } from '../core/key-map.js';
 import { OperationalError } from '../errors.js';
 import type { Snapshot } from '../store/pool.js';
 import { acquireLock } from '../store/lock.js';

@@ -3,7 +3,7 @@
  * `JSON.stringify(value, null, 2)`, key and cookie order kept.
  */
 import { parseJson as parseJsonText } from '../core/json.js';
-import { newKeyMap, type KeyMap } from '../core/merge.js';
+import { newKeyMap, type KeyMap } from '../core/key-map.js';
 import { StoreError } from '../errors.js';
 
 export function serialize(value: KeyMap | string[]): string {

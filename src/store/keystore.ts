@@ -13,7 +13,7 @@ import { isAscii } from 'node:buffer';
 import { constants, readFileSync } from 'node:fs';
 import { access, mkdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { newKeyMap, type KeyMap } from '../core/merge.js';
+import { newKeyMap, type KeyMap } from '../core/key-map.js';
 import { parseInvalid, parseKeys, sameKeys, sameList, serializeChunks } from './format.js';
 import { cannotWriteIn, storeFsError } from './fs-errors.js';
 import type { Applied, Decide, Pool, PoolDescription, Snapshot } from './pool.js';

@@ -10,7 +10,7 @@
  * Backends other than `file` apply a Change as a diff (src/core/pool-diff.ts): what the plan
  * added and removed, applied to the pool as it is at write time.
  */
-import type { KeyMap } from '../core/merge.js';
+import type { KeyMap } from '../core/key-map.js';
 
 export type BackendName = 'file' | 'proxy' | 'token-file' | 'token-api';
 export const BACKENDS: readonly BackendName[] = ['file', 'proxy', 'token-file', 'token-api'];

@@ -22,7 +22,7 @@
  * The password and tokens are never part of any message.
  */
 import { cookieIdentity, decodeJwtPayload, maskSecret } from '../core/cookie.js';
-import { newKeyMap, type KeyMap } from '../core/merge.js';
+import { newKeyMap, type KeyMap } from '../core/key-map.js';
 import { applyKeyDiff, diffPool, emptyDiff, type PoolDiff } from '../core/pool-diff.js';
 import { checkUrl, envInt, envString, type Env } from '../config.js';
 import { OperationalError, UsageError } from '../errors.js';
