@@ -14,6 +14,7 @@
  * too. A closed pipe (`cookie-pool … | head`) ends the run quietly with the exit code it had.
  */
 import { fstatSync, writeSync } from 'node:fs';
+import { UsageError } from './errors.js';
 
 export type StdFd = 1 | 2;
 
@@ -122,6 +123,28 @@ function processPort(fd: StdFd): StdPort {
 }
 
 const writers: Record<StdFd, StdWriter> = { 1: new StdWriter(1, processPort(1)), 2: new StdWriter(2, processPort(2)) };
+
+/**
+ * All of standard input as UTF-8 text. More than `maxBytes` is a usage error, raised as soon as
+ * the count passes it: a runaway pipe (`yes | cookie-pool import -`) is refused, not held in memory.
+ */
+export async function readStdinText(stdin: NodeJS.ReadableStream, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stdin) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += bytes.length;
+    if (size > maxBytes) {
+      (stdin as { destroy?: () => void }).destroy?.();
+      throw new UsageError(
+        `standard input holds more than ${maxBytes} bytes, the limit for one cookie file`,
+        'give a zip, a folder or smaller files instead',
+      );
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** Standard output (1) or error (2) as a TextSink. */
 export const stdSink = (fd: StdFd): TextSink => writers[fd];

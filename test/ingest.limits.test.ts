@@ -218,6 +218,47 @@ describe('import refuses what would cost too much, quickly, in little memory, st
     await refused(file, new RegExp(`huge\\.csv refused: ${CSV_LIMITS.maxFileBytes + 1} bytes, more than the ${CSV_LIMITS.maxFileBytes}-byte limit`));
   });
 
+  it('standard input past the per-file limit is refused as it streams in, for import - and cookies add -', async () => {
+    // A runaway pipe: the child is fed 1 MiB chunks until it stops reading; it must refuse once
+    // the count passes the limit, not read to the end (there is none) or hold it all.
+    const feed = async (args: string[]) => {
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: s.dir, env: baseEnv({ DATA_DIR: s.dataDir }), stdio: ['pipe', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.stdin.on('error', () => undefined); // EPIPE once the child has stopped reading
+      const chunk = Buffer.alloc(1024 * 1024, `${makeCookie()}\n`);
+      let fed = 0;
+      const done = new Promise<number | null>((r) => child.on('close', r));
+      let closed = false;
+      void done.then(() => (closed = true));
+      // Until the child stops reading (its end closes: EPIPE here) or exits, or twice the limit.
+      while (!closed && !child.stdin.destroyed && fed < 2 * CSV_LIMITS.maxFileBytes) {
+        const more = child.stdin.write(chunk);
+        fed += chunk.length;
+        if (!more) await new Promise((r) => child.stdin.once('drain', r).once('close', r));
+      }
+      child.stdin.destroy();
+      return { code: await done, err, fed };
+    };
+    for (const args of [['import', '-', '--key', 'sk-a'], ['cookies', 'add', 'sk-a', '-']]) {
+      const r = await feed(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(new RegExp(`standard input holds more than ${CSV_LIMITS.maxFileBytes} bytes`));
+      expect(r.fed).toBeLessThan(2 * CSV_LIMITS.maxFileBytes); // it stopped reading
+    }
+    expect(readFileSync(s.keysFile, 'utf8')).toBe(before);
+  });
+
+  it('a --from-file larger than the per-file limit is refused unread', async () => {
+    const file = join(s.dir, 'huge.txt');
+    writeFileSync(file, '');
+    truncateSync(file, CSV_LIMITS.maxFileBytes + 1); // sparse
+    const res = await runMeasured(s, ['cookies', 'add', 'sk-a', '--from-file', file]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/huge\.txt holds more than \d+ bytes, the limit for one cookie file/);
+    expect(readFileSync(s.keysFile, 'utf8')).toBe(before);
+  });
+
   it('within the limits the same files import as before', async () => {
     const a = makeCookie();
     const b = makeCookie();

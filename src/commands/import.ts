@@ -3,7 +3,8 @@ import { refreshMode } from '../config.js';
 import { contextOf } from '../context.js';
 import type { RefreshMode } from '../core/merge.js';
 import { UsageError } from '../errors.js';
-import { collect, modeArg, readStdin } from './options.js';
+import { readStdinText } from '../stdio.js';
+import { collect, modeArg } from './options.js';
 
 interface ImportOptions {
   key: string[];
@@ -30,7 +31,8 @@ export const importCommand = (): Command =>
       const mode = opts.mode ?? refreshMode(ctx.env);
       const { harvestPaths } = await import('../services/harvest.js');
       const { mergeIntoStore, mergeResultJson } = await import('../services/merge.js');
-      const harvest = await harvestPaths(paths, () => readStdin(io.stdin));
+      const { CSV_LIMITS } = await import('../core/extract.js');
+      const harvest = await harvestPaths(paths, () => readStdinText(io.stdin, CSV_LIMITS.maxFileBytes));
       io.debug(`scanned: ${harvest.files.join(', ') || '(none)'}`);
       if (harvest.cookies.length === 0) {
         // As for `cookies add` with input that holds none: "no cookies given" is a usage error.

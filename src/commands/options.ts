@@ -27,9 +27,3 @@ export function modeArg(value: string): RefreshMode {
   return v;
 }
 
-/** Read all of stdin as text. */
-export async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}

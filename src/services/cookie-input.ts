@@ -3,9 +3,10 @@
  * (standard input). A file holds one cookie a line (blank lines and `#` comments skipped), a CSV
  * such as `email,token` (the fields that are cookies are taken), or a JSON list of strings.
  */
-import { readFile } from 'node:fs/promises';
-import { extractCookies } from '../core/extract.js';
+import { readFile, stat } from 'node:fs/promises';
+import { CSV_LIMITS, extractCookies } from '../core/extract.js';
 import { UsageError } from '../errors.js';
+import { readStdinText } from '../stdio.js';
 
 /**
  * Split the text of a cookie file into candidates, with the extraction `import` uses (SPEC §5.7):
@@ -34,12 +35,6 @@ export function splitCookieText(text: string): string[] {
   return extractCookies([lines.join('\n')]).cookies;
 }
 
-async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /**
  * Collect candidates from arguments (`-` reads standard input) and `--from-file` paths
  * (`-` again standard input, read once). Order is kept. Sources that hold no cookie at all are
@@ -48,7 +43,7 @@ async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
 export async function gatherCookies(args: readonly string[], fromFiles: readonly string[], stdin: NodeJS.ReadableStream): Promise<string[]> {
   let stdinText: string | undefined;
   const fromStdin = async () => {
-    stdinText ??= await readStdin(stdin);
+    stdinText ??= await readStdinText(stdin, CSV_LIMITS.maxFileBytes);
     return splitCookieText(stdinText);
   };
   const out: string[] = [];
@@ -65,8 +60,13 @@ export async function gatherCookies(args: readonly string[], fromFiles: readonly
     sources.push(f);
     let text: string;
     try {
+      // The same limit as a cookie file given to `import`: a file too large is refused unread.
+      if ((await stat(f)).size > CSV_LIMITS.maxFileBytes) {
+        throw new UsageError(`${f} holds more than ${CSV_LIMITS.maxFileBytes} bytes, the limit for one cookie file`);
+      }
       text = await readFile(f, 'utf8');
     } catch (e) {
+      if (e instanceof UsageError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       throw new UsageError(`cannot read ${f}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
