@@ -11,7 +11,7 @@ import { startFakeCursor, type FakeCursor } from './fake-cursor.js';
 import { closedUrl, FakeWebhook } from './fake-webhook.js';
 import { leakedSecrets } from './helpers/cli.js';
 import { makeCookie } from './helpers/cookies.js';
-import { FAST, useRig, type Rig } from './helpers/refresh-rig.js';
+import { FAST, until, useRig, type Rig } from './helpers/refresh-rig.js';
 
 /** Long enough that the masked form (first 8 … last 4) is not the whole key. */
 const KEY = 'sk-team-alpha-000000000001';
@@ -166,6 +166,21 @@ describe('alerts from check --mark-invalid', () => {
     // stdout is still exactly the one JSON document.
     expect(() => JSON.parse(res.stdout)).not.toThrow();
     expectNoSecrets(r, [h]);
+  });
+
+  it('schedule --min-count is the minimum the check job alerts against, as the refresh job plans with it', async () => {
+    cursor = await startFakeCursor();
+    const h = await hook();
+    const r = await setup({}, { NOTIFY_URL: h.url(`T0/B0/${SECRET_PATH}`), CURSOR_WEB_URL: cursor.url, MIN_COOKIE_COUNT: '2' });
+    // Five cookies, one revoked: four left, above MIN_COOKIE_COUNT (2), below --min-count 10.
+    r.store.writeKeys({ [KEY]: [makeCookie(), makeCookie(), makeCookie(), makeCookie(), makeCookie('encoded', { extra: { fake: 'revoked' } })] });
+    const s = r.spawn(['schedule', '--json', '--cron', '0 0 1 1 *', '--check-cron', '* * * * * *', '--min-count', '10']);
+    await until(() => h.events().includes('key-below-min'), 20_000, 'a key-below-min alert from the check job');
+    s.child.kill('SIGTERM');
+    expect((await s.done).code).toBe(0);
+    expect(r.store.keys()[KEY]).toHaveLength(4);
+    expect(h.bodies.find((b) => b.event === 'key-below-min')).toMatchObject({ apiKeys: [maskSecret(KEY)] });
+    expect(r.gh.dispatches).toHaveLength(0);
   });
 
   it('below the ratio nothing is sent; NOTIFY_INVALID_RATIO lowers the bar; a bad ratio is exit 2 before any request', async () => {

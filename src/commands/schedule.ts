@@ -56,7 +56,8 @@ function checkJob(ctx: AppContext, flags: ScheduleFlags, cron: string): Job {
     source: '--check-cron',
     run: async (signal) => {
       const { runCheck } = await import('../services/check.js');
-      const r = await runCheck(ctx, { keys: flags.key, markInvalid: true, concurrency: flags.concurrency, signal });
+      // The same minimum as the refresh job's: a key the check leaves below --min-count is alerted.
+      const r = await runCheck(ctx, { keys: flags.key, markInvalid: true, concurrency: flags.concurrency, signal, minCount: flags.minCount });
       return { checked: r.checked, valid: r.valid, invalid: r.invalid, expired: r.expired, unknown: r.unknown, marked: r.marked };
     },
   };

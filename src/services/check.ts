@@ -56,6 +56,8 @@ export interface CheckOptions {
   baseUrl?: string;
   /** Stops the check between requests (the scheduler's stop); nothing is marked then. */
   signal?: AbortSignal;
+  /** What the low-pool alert after marking measures keys against (default MIN_COOKIE_COUNT; `schedule --min-count`). */
+  minCount?: number;
   /** Test seams for the usage client (fetch, sleep, retry caps). */
   client?: Partial<Omit<UsageClientOptions, 'baseUrl' | 'timeoutMs'>>;
 }
@@ -190,7 +192,7 @@ async function checkPool(
   });
 
   const count = (s: CheckStatus) => results.filter((r) => r.status === s).length;
-  const marked = options.markInvalid ? await markInvalid(ctx, results, { keys: options.keys, signal: options.signal }) : 0;
+  const marked = options.markInvalid ? await markInvalid(ctx, results, { keys: options.keys, signal: options.signal, minCount: options.minCount }) : 0;
   return {
     checked: results.length,
     valid: count('valid'),
@@ -212,12 +214,12 @@ async function checkPool(
 export async function markInvalid(
   ctx: AppContext,
   results: readonly CheckResult[],
-  scope: { keys?: string[]; signal?: AbortSignal } = {},
+  scope: { keys?: string[]; signal?: AbortSignal; minCount?: number } = {},
 ): Promise<number> {
   const { notifierFor } = await import('./notify.js');
   const notifier = notifierFor(ctx);
   const moved = await retireDead(ctx, results);
-  await notifier?.afterCheck(results, moved, { keys: scope.keys, minCount: minCookieCount(ctx.env) }, scope.signal);
+  await notifier?.afterCheck(results, moved, { keys: scope.keys, minCount: scope.minCount ?? minCookieCount(ctx.env) }, scope.signal);
   return moved;
 }
 
