@@ -466,6 +466,16 @@ describe('proxy backend: doctor', () => {
     expect(p.fake.count('POST', /login/)).toBe(1);
   });
 
+  it('the permissions line looks at the state folder, not at a key store the proxy backend never uses', async () => {
+    const p = await setup({ 'sk-a': [makeCookie()] });
+    await p.run(['status']); // leaves the state folder (refresh lock, history) in place
+    const state = (await checks(p)).get('permissions')!;
+    expect(state.status, state.detail).toBe('ok');
+    expect(state.detail).toContain('cookie-pool');
+    expect(state.detail).not.toContain('api_keys.json');
+    expect(state.detail).not.toContain(join(p.work, 'data'));
+  });
+
   it('a proxy with its own JWT_SECRET passes; a token close to expiry warns; a wrong password fails the login line', async () => {
     const p = await setup({ 'sk-a': [makeCookie()] });
     const soon = p.fake.token(3600);

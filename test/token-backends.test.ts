@@ -203,6 +203,13 @@ describe('token-file backend', () => {
     expect(by('token-file')).toMatchObject({ status: 'warn', detail: expect.stringContaining('line 2 (more than one "::")') });
     expect(by('token-list')).toMatchObject({ status: 'warn', detail: expect.stringContaining('line 1 (not "token,checksum"') });
     expect(by('cursor-api')).toMatchObject({ status: 'ok', detail: expect.stringContaining('/update-tokeninfo') });
+    // The permissions line judges the files this backend keeps (the token files, the invalid list).
+    chmodSync(e.tokenFile, 0o644);
+    const again = JSON.parse((await e.run(['doctor', '--json'])).stdout).checks as { name: string; status: string; detail: string; hint?: string }[];
+    const perms = again.find((c) => c.name === 'permissions')!;
+    expect(perms).toMatchObject({ status: 'warn', detail: expect.stringContaining(`${e.tokenFile} is 0644`) });
+    expect(perms.hint).toContain(`chmod 600 ${e.tokenFile}`);
+    expect(perms.detail).not.toContain('api_keys.json');
     expectNoSecrets(e, [good, twice, noChecksum]);
   });
 

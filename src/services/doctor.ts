@@ -126,9 +126,31 @@ async function storeFileCheck(file: string, kind: 'keys' | 'invalid'): Promise<O
 const octal = (mode: number): string => `0${(mode & 0o777).toString(8)}`;
 
 /** Store files, the data dir and the env file must be neither readable nor writable by group or others. */
+/**
+ * The folder and files on this machine that hold the pool or cookie-pool's own state, by backend:
+ * the key store for `file`; for `proxy` only the state folder (the pool lives in the proxy); for
+ * cursor-api's backends the invalid list, and for `token-file` its two files.
+ */
+async function localPaths(ctx: AppContext): Promise<{ dir: string; files: string[] }> {
+  const { dataDir, keysFile, invalidFile } = storePaths(ctx.env, ctx.dataDirFlag);
+  switch (ctx.pool.backend) {
+    case 'file':
+      return { dir: dataDir, files: [keysFile, invalidFile] };
+    case 'proxy':
+      return { dir: ctx.stateDir, files: [] };
+    case 'token-file': {
+      const { tokenFilePaths } = await import('../store/token-file.js');
+      const { tokenFile, tokenListFile } = tokenFilePaths(ctx.env);
+      return { dir: dataDir, files: [invalidFile, tokenFile, tokenListFile] };
+    }
+    case 'token-api':
+      return { dir: dataDir, files: [invalidFile] };
+  }
+}
+
 async function permissionsCheck(ctx: AppContext): Promise<Outcome> {
   if (process.platform === 'win32') return skip('file modes are not checked on Windows');
-  const { dataDir, keysFile, invalidFile } = storePaths(ctx.env, ctx.dataDirFlag);
+  const { dir: dataDir, files } = await localPaths(ctx);
   const open: string[] = [];
   const chmodFiles: string[] = [];
   const chmodDirs: string[] = [];
@@ -155,7 +177,7 @@ async function permissionsCheck(ctx: AppContext): Promise<Outcome> {
     }
   };
   await inspect(dataDir, true, `${dataDir}/`);
-  for (const f of [keysFile, invalidFile]) await inspect(f, false, f);
+  for (const f of files) await inspect(f, false, f);
   // The env file holds GITHUB_TOKEN: it leaks just the same when others can read it.
   if (ctx.envFile) {
     try {
