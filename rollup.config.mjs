@@ -5,9 +5,9 @@
  * Why (issue 12, P2: `status --json` within 2× of `node -e 0`; figures from `bench/startup.mjs`):
  * - Node 20 pays about 0.7 ms for every ES module it loads (resolve, read, compile, link), and
  *   `status` loaded 22 of ours. Everything the entry and `status` load at start-up goes into one
- *   chunk (`start`); everything else keeps its own chunk behind the same dynamic `import()` as in
- *   the source, so octokit, inquirer, adm-zip and the rarely used commands load only when a run
- *   needs them.
+ *   chunk, the entry `dist/cookie-pool.js` itself; everything else keeps its own chunk behind the
+ *   same dynamic `import()` as in the source, so octokit, inquirer, adm-zip and the rarely used
+ *   commands load only when a run needs them.
  * - commander is bundled into that chunk too (seven CommonJS files resolved, read and compiled one
  *   by one otherwise). Its command module requires `node:child_process` at the top, only to spawn
  *   stand-alone executable subcommands, which cookie-pool does not have; that require would load
@@ -128,8 +128,9 @@ export default {
     format: 'es',
     entryFileNames: '[name].js',
     chunkFileNames: 'chunk-[name].js',
-    // The entry re-exports the start chunk; it need not import the chunk's own imports again.
+    // A chunk need not repeat the imports of the chunks it imports (Node loads those anyway).
     hoistTransitiveImports: false,
+    // The start-up modules, commander and its stand-in form the entry chunk itself.
     manualChunks: (id, { getModuleInfo }) =>
       startSet(getModuleInfo).has(id) || COMMANDER.test(id) || id === LAZY_CHILD_PROCESS ? 'cookie-pool' : undefined,
   },
