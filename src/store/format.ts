@@ -4,6 +4,7 @@
  */
 import { parseJson as parseJsonText } from '../core/json.js';
 import { newKeyMap, type KeyMap } from '../core/key-map.js';
+import { parsePlainStringList, parsePlainStringListMap } from '../core/plain-json.js';
 import { StoreError } from '../errors.js';
 
 export function serialize(value: KeyMap | string[]): string {
@@ -74,9 +75,12 @@ export function sameList(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-function parseJson(text: string, file: string): unknown {
-  // A UTF-8 BOM written by an editor is tolerated on read (it is not written back).
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+/** The JSON text of a store file: a UTF-8 BOM written by an editor is tolerated on read (it is not written back). */
+function jsonBody(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function parseJson(body: string, file: string): unknown {
   if (body.trim() === '') throw new StoreError(`${file}: the file is empty (expected JSON)`);
   try {
     return parseJsonText(body);
@@ -94,7 +98,11 @@ function kind(v: unknown): string {
 
 /** Parse and validate `api_keys.json`. A single string value reads as a one-element list. */
 export function parseKeys(text: string, file: string): KeyMap {
-  const value = parseJson(text, file);
+  const body = jsonBody(text);
+  // The usual file (plain strings) is read without copying them; anything else by JSON.parse.
+  const plain = parsePlainStringListMap(body);
+  if (plain) return plain;
+  const value = parseJson(body, file);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new StoreError(`${file}: expected an object of api keys to cookie lists, found ${kind(value)}`);
   }
@@ -117,7 +125,10 @@ export function parseKeys(text: string, file: string): KeyMap {
 
 /** Parse and validate `invalid_cookies.json`. */
 export function parseInvalid(text: string, file: string): string[] {
-  const value = parseJson(text, file);
+  const body = jsonBody(text);
+  const plain = parsePlainStringList(body);
+  if (plain) return plain;
+  const value = parseJson(body, file);
   if (!Array.isArray(value)) throw new StoreError(`${file}: expected a list of cookies, found ${kind(value)}`);
   const bad = value.findIndex((c) => typeof c !== 'string');
   if (bad >= 0) throw new StoreError(`${file}: entry #${bad + 1} is ${kind(value[bad])}, expected a string`);

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { parsePlainStringList, parsePlainStringListMap } from '../src/core/plain-json.js';
+import { parseInvalid, parseKeys } from '../src/store/format.js';
+import { makeCookie } from './helpers/cookies.js';
+
+/** JSON.parse's answer, or 'throws'. */
+function json(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return 'throws';
+  }
+}
+
+/** Plain objects compared with their key order (JSON.parse's order is the contract). */
+function entries(v: unknown): unknown {
+  if (v && typeof v === 'object' && !Array.isArray(v)) return Object.keys(v).map((k) => [k, (v as Record<string, unknown>)[k]]);
+  return v;
+}
+
+const cookies = Array.from({ length: 5 }, (_, i) => makeCookie(i % 2 ? 'encoded' : 'decoded'));
+
+/** Texts the fast reader must take, each in the shapes JSON.stringify and people write. */
+const listTexts = [
+  JSON.stringify(cookies, null, 2),
+  JSON.stringify(cookies),
+  JSON.stringify(cookies, null, 4),
+  '[]',
+  ' [ ] ',
+  '[\n]',
+  '["a"]',
+  '[""]',
+  '[ "x" , "y" ]\n',
+  JSON.stringify(['é', '日本', '😀', 'a b', "it's", 'a/b']),
+];
+const mapTexts = [
+  JSON.stringify({ 'sk-a': cookies.slice(0, 2), 'sk-b': cookies.slice(2), 'sk-c': [] }, null, 2),
+  JSON.stringify({ 'sk-a': cookies }),
+  '{}',
+  ' { } ',
+  '{\n}',
+  '{"a":[],"b":["x"]}',
+  // A repeated key: its first place, its last value.
+  '{"a":["1"],"b":["2"],"a":["3"]}',
+  // Keys JSON.parse orders as array indices, and keys an ordinary object would treat specially.
+  '{"b":["1"],"2":["2"],"1":["3"],"__proto__":["4"],"constructor":["5"],"toString":[]}',
+  JSON.stringify({ 'clé é': ['日本'], '': ['empty key'] }, null, 2),
+];
+
+/** Texts that must be left to JSON.parse (whether it takes them or refuses them). */
+const fallBack = [
+  '',
+  ' ',
+  '[',
+  ']',
+  '["a"',
+  '["a",]',
+  '[,"a"]',
+  '["a" "b"]',
+  '["a"]]',
+  '["a"] x',
+  '["a\\"b"]', // an escape
+  '["a\\nb"]',
+  '["\\u0041"]',
+  '["a\tb"]', // a raw tab inside a string
+  '[\t"a"]', // a tab between tokens (valid JSON, not plain)
+  '[\r\n  "a"\r\n]', // CRLF (valid JSON, not plain)
+  '["a\nb"]', // a raw line feed inside a string
+  '["a\u0001b"]',
+  '["a\u001fb"]',
+  '[1]',
+  '[null]',
+  '["a", 1]',
+  '[["a"]]',
+  '{"a":"x"}', // a single string: parseKeys reads it as a one-element list, through JSON.parse
+  '{"a":["x"],}',
+  '{"a" ["x"]}',
+  '{"a":["x"] "b":[]}',
+  '{a:["x"]}',
+  '{"a":["x"]',
+  '{"a":["x"]}}',
+  '{"a\\u0062":["x"]}',
+  '{"a":["x"]}\u0000',
+  '"a"',
+  'null',
+  '\ufeff["a"]', // a BOM (format.ts strips it before asking)
+];
+
+describe('plain JSON store texts (issue 12 #4)', () => {
+  it('reads every plain list as JSON.parse does', () => {
+    for (const text of listTexts) {
+      const fast = parsePlainStringList(text);
+      expect(fast, text).not.toBeUndefined();
+      expect(fast, text).toEqual(json(text));
+    }
+  });
+
+  it('reads every plain map as JSON.parse does, key order included, without a prototype', () => {
+    for (const text of mapTexts) {
+      const fast = parsePlainStringListMap(text);
+      expect(fast, text).not.toBeUndefined();
+      expect(Object.getPrototypeOf(fast)).toBeNull();
+      expect(entries(fast), text).toEqual(entries(json(text)));
+    }
+    const odd = parsePlainStringListMap('{"b":["1"],"2":["2"],"1":["3"],"__proto__":["4"],"constructor":["5"]}')!;
+    expect(Object.keys(odd)).toEqual(['1', '2', 'b', '__proto__', 'constructor']);
+    expect(Object.hasOwn(odd, '__proto__')).toBe(true);
+    expect(odd['__proto__']).toEqual(['4']);
+  });
+
+  it('leaves everything else to JSON.parse', () => {
+    for (const text of fallBack) {
+      expect(parsePlainStringList(text), JSON.stringify(text)).toBeUndefined();
+      expect(parsePlainStringListMap(text), JSON.stringify(text)).toBeUndefined();
+    }
+    // And each shape refuses the other.
+    for (const text of listTexts) expect(parsePlainStringListMap(text), text).toBeUndefined();
+    for (const text of mapTexts) expect(parsePlainStringList(text), text).toBeUndefined();
+  });
+
+  it('never disagrees with JSON.parse on texts cut, doubled or altered anywhere', () => {
+    const base = [listTexts[0]!, mapTexts[0]!, mapTexts[7]!, '["a","b"]', '{"k":["a","b"]}'];
+    const inserts = ['', ' ', '\n', ',', '"', ':', '[', ']', '{', '}', '\\', '\t', '\r', 'x', '1', '\u0000', 'é'];
+    let checked = 0;
+    for (const text of base) {
+      const step = Math.max(1, Math.floor(text.length / 60));
+      for (let i = 0; i <= text.length; i += step) {
+        const variants = [text.slice(0, i), text.slice(i), text.slice(0, i) + text.slice(i + 1)];
+        for (const ins of inserts) variants.push(text.slice(0, i) + ins + text.slice(i));
+        for (const v of variants) {
+          const expected = json(v);
+          const list = parsePlainStringList(v);
+          if (list !== undefined) expect(list, JSON.stringify(v)).toEqual(expected);
+          const map = parsePlainStringListMap(v);
+          if (map !== undefined) expect(entries(map), JSON.stringify(v)).toEqual(entries(expected));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('is what the store reader uses, with JSON.parse and its errors for the rest', () => {
+    const keysText = mapTexts[0]!;
+    expect(parseKeys(keysText, 'api_keys.json')).toEqual(parsePlainStringListMap(keysText));
+    expect(parseInvalid(listTexts[0]!, 'invalid_cookies.json')).toEqual(cookies);
+    // A BOM, CRLF, a single string: JSON.parse's way, same answer.
+    expect(parseInvalid(`\ufeff${listTexts[0]}`, 'f')).toEqual(cookies);
+    expect(parseInvalid(listTexts[0]!.replace(/\n/g, '\r\n'), 'f')).toEqual(cookies);
+    expect({ ...parseKeys('{"sk-a": "c1"}', 'f') }).toEqual({ 'sk-a': ['c1'] });
+    // Mistakes are still reported by position, never quoting the text.
+    expect(() => parseInvalid('["a",]', 'invalid_cookies.json')).toThrow(/invalid_cookies\.json: not valid JSON .*line 1/);
+    expect(() => parseKeys('{"sk-a": ["a\nb"]}', 'api_keys.json')).toThrow(/api_keys\.json: not valid JSON/);
+    expect(() => parseKeys('{"sk-a": [1]}', 'api_keys.json')).toThrow(/cookie #1 is a number/);
+  });
+});
