@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePlainStringList, parsePlainStringListMap } from '../src/core/plain-json.js';
-import { parseInvalid, parseKeys } from '../src/store/format.js';
+import { parseInvalid, parseKeys, serializeChunks } from '../src/store/format.js';
 import { makeCookie } from './helpers/cookies.js';
 
 /** JSON.parse's answer, or 'throws'. */
@@ -31,7 +31,7 @@ const listTexts = [
   '["a"]',
   '[""]',
   '[ "x" , "y" ]\n',
-  JSON.stringify(['é', '日本', '😀', 'a b', "it's", 'a/b']),
+  JSON.stringify(['é', '日本', '\u2028', 'a b', "it's", 'a/b', '\u007f']),
 ];
 const mapTexts = [
   JSON.stringify({ 'sk-a': cookies.slice(0, 2), 'sk-b': cookies.slice(2), 'sk-c': [] }, null, 2),
@@ -84,6 +84,9 @@ const fallBack = [
   '"a"',
   'null',
   '\ufeff["a"]', // a BOM (format.ts strips it before asking)
+  '["😀"]', // a surrogate pair: plain, but JSON.stringify would escape a lone one, so left to JSON.parse
+  '["\ud800"]',
+  '{"😀":["a"]}',
 ];
 
 describe('plain JSON store texts (issue 12 #4)', () => {
@@ -152,5 +155,67 @@ describe('plain JSON store texts (issue 12 #4)', () => {
     expect(() => parseInvalid('["a",]', 'invalid_cookies.json')).toThrow(/invalid_cookies\.json: not valid JSON .*line 1/);
     expect(() => parseKeys('{"sk-a": ["a\nb"]}', 'api_keys.json')).toThrow(/api_keys\.json: not valid JSON/);
     expect(() => parseKeys('{"sk-a": [1]}', 'api_keys.json')).toThrow(/cookie #1 is a number/);
+  });
+});
+
+describe('writing back what was read (issue 12 #4)', () => {
+  const many = Array.from({ length: 300 }, (_, i) => makeCookie(i % 3 ? 'encoded' : 'jwt'));
+  const store = { 'sk-a': many.slice(0, 200), 'sk-b': many.slice(200), 'sk-c': [] as string[], 'sk-d': [many[0]!] };
+  const keysText = JSON.stringify(store, null, 2);
+  const invalidText = JSON.stringify(many, null, 2);
+  const fresh = Array.from({ length: 150 }, () => makeCookie('decoded'));
+  const written = (value: Record<string, string[]> | string[], previous?: Record<string, string[]> | string[]) => [...serializeChunks(value, previous)].join('');
+  const expected = (value: unknown) => JSON.stringify(value, null, 2);
+
+  it('writes exactly what JSON.stringify writes, whatever became of the lists read', () => {
+    const cases: [string, (keys: Record<string, string[]>) => Record<string, string[]>][] = [
+      ['unchanged', (k) => ({ ...k })],
+      ['appended', (k) => ({ ...k, 'sk-a': k['sk-a']!.concat(fresh) })],
+      ['shortened', (k) => ({ ...k, 'sk-a': k['sk-a']!.slice(0, 199) })],
+      ['first cookie dropped', (k) => ({ ...k, 'sk-a': k['sk-a']!.slice(1) })],
+      ['replaced', (k) => ({ ...k, 'sk-a': fresh })],
+      ['lists moved between keys', (k) => ({ 'sk-b': k['sk-a']!, 'sk-a': k['sk-b']!.concat(fresh), 'sk-new': k['sk-d']! })],
+      ['changed in place', (k) => ((k['sk-a']![5] = fresh[0]!), k)],
+      ['pushed in place', (k) => (k['sk-b']!.push(...fresh), k)],
+      ['emptied', () => ({})],
+    ];
+    for (const [what, change] of cases) {
+      const keys = parseKeys(keysText, 'f');
+      const next = change(keys);
+      expect(written(next, keys), what).toBe(expected(next));
+    }
+    const invalid = parseInvalid(invalidText, 'f');
+    expect(written(invalid.concat(fresh), invalid)).toBe(expected(invalid.concat(fresh)));
+    expect(written(invalid.slice(0, 10), invalid)).toBe(expected(invalid.slice(0, 10)));
+    // The wrong kind of previous value is ignored.
+    expect(written(invalid, parseKeys(keysText, 'f'))).toBe(expected(invalid));
+    expect(written(parseKeys(keysText, 'f'), invalid)).toBe(expected(store));
+  });
+
+  it('reuses the text read for the cookies a list kept, and only when laid out as written', () => {
+    const keys = parseKeys(keysText, 'f');
+    const next = { ...keys, 'sk-a': keys['sk-a']!.concat(fresh) };
+    // sk-a: '[\n', its 200 cookies as read, then the 150 new ones in slices; sk-b: '[\n', as read.
+    const chunks = [...serializeChunks(next, keys)];
+    expect(chunks.filter((c) => c === '[\n')).toHaveLength(3); // sk-a, sk-b, sk-d
+    expect(chunks.join('')).toBe(expected(next));
+    const fresh2 = [...serializeChunks(next)];
+    expect(fresh2.filter((c) => c === '[\n')).toHaveLength(0);
+    // Lists not laid out as JSON.stringify(v, null, 2) lays them out are formatted again.
+    const variants: [string, number][] = [
+      [JSON.stringify(store), 0],
+      [JSON.stringify(store, null, 4), 0],
+      // One separator of sk-a off: sk-a is formatted again, sk-b and sk-d are not.
+      [keysText.replace('",\n    "', '",\n     "'), 2],
+      [keysText.replace('[\n    "', '[\n\n    "'), 2],
+      [keysText.replace('"\n  ]', '"\n ]'), 2],
+    ];
+    for (const [text, reused] of variants) {
+      const read = parseKeys(text, 'f');
+      expect(Object.keys(read)).toEqual(Object.keys(store));
+      const out = [...serializeChunks(read, read)];
+      expect(out.join('')).toBe(expected(store));
+      expect(out.filter((c) => c === '[\n'), text.slice(0, 40)).toHaveLength(reused);
+    }
   });
 });

@@ -11,13 +11,20 @@
  * file's text (V8 makes a slice of 13 characters or more a small view on its parent, no copy), so
  * the text is read once and nothing is copied.
  *
- * Anything else — an escape, a tab or CR, a number, a trailing comma, a mistake — returns
- * undefined and the caller uses JSON.parse, so the result is always JSON.parse's (the equivalence
- * is tested on both shapes and on every kind of text that must fall back).
+ * Anything else — an escape, a tab or CR, a surrogate, a number, a trailing comma, a mistake —
+ * returns undefined and the caller uses JSON.parse, so the result is always JSON.parse's (the
+ * equivalence is tested on both shapes and on every kind of text that must fall back).
+ *
+ * A list laid out exactly as JSON.stringify(value, null, 2) lays it out also gives its `body`: the
+ * text between its brackets as that writer would write it (its plain strings need no escaping), so
+ * a list written back unchanged, or extended at its end, is not formatted again (format.ts).
  */
 
-/** Anything that is not plain: a backslash, or a control character other than the line feed. */
-const PLAIN = /^[^\x00-\x09\x0b-\x1f\\]*$/;
+/**
+ * Anything that is not plain: a backslash, a control character other than the line feed, a
+ * surrogate (JSON.stringify escapes a lone one, so a body would not be what it writes).
+ */
+const PLAIN = /^[^\x00-\x09\x0b-\x1f\\\ud800-\udfff]*$/;
 
 const SPACE = 0x20;
 const LF = 0x0a;
@@ -47,29 +54,63 @@ function stringEnd(text: string, i: number): number {
   return lf >= 0 && lf < end ? -1 : end + 1;
 }
 
-/** The strings of the array opening at `i` into `out`; returns the index after `]`, or -1. */
-function readStrings(text: string, i: number, out: string[]): number {
+/** A list read, and its body when laid out as JSON.stringify(value, null, 2) lays it out. */
+export interface PlainList {
+  items: string[];
+  /** The text between the brackets, without the line breaks next to them (non-empty lists only). */
+  body: string | undefined;
+}
+
+/** The separators JSON.stringify(value, null, 2) writes around the elements of a list at `depth`. */
+function layout(depth: 1 | 2): { open: string; between: string; close: string } {
+  const inner = ' '.repeat(2 * depth);
+  return { open: `[\n${inner}"`, between: `,\n${inner}"`, close: `\n${' '.repeat(2 * depth - 2)}]` };
+}
+const LAYOUT = { 1: layout(1), 2: layout(2) };
+
+/**
+ * The strings of the array opening at `i` (nested at `depth`); returns the index after `]`, or -1.
+ */
+function readStrings(text: string, i: number, depth: 1 | 2, out: PlainList): number {
   if (text.charCodeAt(i) !== OPEN_BRACKET) return -1;
+  const open = i;
+  const { between, close } = LAYOUT[depth];
+  let laidOut = text.startsWith(LAYOUT[depth].open, open);
   i = skipSpace(text, i + 1);
   if (text.charCodeAt(i) === CLOSE_BRACKET) return i + 1;
   for (;;) {
     const end = stringEnd(text, i);
     if (end < 0) return -1;
-    out.push(text.slice(i + 1, end - 1));
+    out.items.push(text.slice(i + 1, end - 1));
     i = skipSpace(text, end);
     const c = text.charCodeAt(i);
-    if (c === CLOSE_BRACKET) return i + 1;
+    if (c === CLOSE_BRACKET) {
+      if (laidOut && text.startsWith(close, end)) out.body = text.slice(open + 2, end);
+      return i + 1;
+    }
     if (c !== COMMA) return -1;
+    if (laidOut) laidOut = text.startsWith(between, end);
     i = skipSpace(text, i + 1);
   }
 }
 
 /** A plain JSON array of strings, or undefined (then JSON.parse decides). */
-export function parsePlainStringList(text: string): string[] | undefined {
+export function readPlainList(text: string): PlainList | undefined {
   if (!PLAIN.test(text)) return undefined;
-  const out: string[] = [];
-  const end = readStrings(text, skipSpace(text, 0), out);
+  const out: PlainList = { items: [], body: undefined };
+  const end = readStrings(text, skipSpace(text, 0), 1, out);
   return end >= 0 && skipSpace(text, end) === text.length ? out : undefined;
+}
+
+/** The strings of a plain JSON array, or undefined (then JSON.parse decides). */
+export function parsePlainStringList(text: string): string[] | undefined {
+  return readPlainList(text)?.items;
+}
+
+/** A map read, and the body of each list laid out as JSON.stringify(value, null, 2) lays it out. */
+export interface PlainMap {
+  map: Record<string, string[]>;
+  bodies: Map<string, string>;
 }
 
 /**
@@ -77,10 +118,16 @@ export function parsePlainStringList(text: string): string[] | undefined {
  * no prototype; a repeated key keeps its first place and its last value, as with JSON.parse.
  */
 export function parsePlainStringListMap(text: string): Record<string, string[]> | undefined {
+  return readPlainMap(text)?.map;
+}
+
+/** See parsePlainStringListMap; with the bodies of the lists (by key). */
+export function readPlainMap(text: string): PlainMap | undefined {
   if (!PLAIN.test(text)) return undefined;
   let i = skipSpace(text, 0);
   if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
   const map = Object.create(null) as Record<string, string[]>;
+  const bodies = new Map<string, string>();
   i = skipSpace(text, i + 1);
   if (text.charCodeAt(i) === CLOSE_BRACE) i++;
   else {
@@ -90,10 +137,12 @@ export function parsePlainStringListMap(text: string): Record<string, string[]> 
       const key = text.slice(i + 1, end - 1);
       i = skipSpace(text, end);
       if (text.charCodeAt(i) !== COLON) return undefined;
-      const list: string[] = [];
-      i = readStrings(text, skipSpace(text, i + 1), list);
+      const list: PlainList = { items: [], body: undefined };
+      i = readStrings(text, skipSpace(text, i + 1), 2, list);
       if (i < 0) return undefined;
-      map[key] = list;
+      map[key] = list.items;
+      if (list.body === undefined) bodies.delete(key);
+      else bodies.set(key, list.body);
       i = skipSpace(text, i);
       const c = text.charCodeAt(i);
       if (c === CLOSE_BRACE) {
@@ -104,5 +153,5 @@ export function parsePlainStringListMap(text: string): Record<string, string[]> 
       i = skipSpace(text, i + 1);
     }
   }
-  return skipSpace(text, i) === text.length ? map : undefined;
+  return skipSpace(text, i) === text.length ? { map, bodies } : undefined;
 }

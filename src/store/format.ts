@@ -4,7 +4,7 @@
  */
 import { parseJson as parseJsonText } from '../core/json.js';
 import { newKeyMap, type KeyMap } from '../core/key-map.js';
-import { parsePlainStringList, parsePlainStringListMap } from '../core/plain-json.js';
+import { readPlainList, readPlainMap } from '../core/plain-json.js';
 import { StoreError } from '../errors.js';
 
 export function serialize(value: KeyMap | string[]): string {
@@ -28,16 +28,50 @@ function elements(items: readonly string[], depth: 1 | 2): string {
 }
 
 /**
- * The same bytes as `serialize`, in pieces: a large store is written without ever holding its
- * whole text (or a Buffer of it) in memory.
+ * A list as read from a store file, with the text of its elements there (`body`), when that text
+ * is what `elements` would write for them. `items` is a copy of the list as read: the text is
+ * reused only for the cookies that are still the very same strings, in the same places.
  */
-export function* serializeChunks(value: KeyMap | string[]): Generator<string> {
+interface ReadList {
+  items: readonly string[];
+  body: string;
+}
+
+/** What was read for each store value that parseKeys/parseInvalid returned (by its object). */
+const readLists = new WeakMap<object, ReadList | Map<string, ReadList>>();
+
+/** How many leading cookies of `items` are those of `read` (all of them, or none). */
+function keptPrefix(items: readonly string[], read: ReadList | undefined): number {
+  if (!read || items.length < read.items.length) return 0;
+  for (let i = 0; i < read.items.length; i++) if (items[i] !== read.items[i]) return 0;
+  return read.items.length;
+}
+
+/** A non-empty list nested at `depth`, from `[` to its last element (the closing line is the caller's). */
+function* listChunks(items: readonly string[], depth: 1 | 2, read: ReadList | undefined): Generator<string> {
+  // The cookies a list had when it was read are written as they were read: an append writes only
+  // what it added (the text is what JSON.stringify would write for them: see plain-json.ts).
+  const kept = keptPrefix(items, read);
+  if (kept > 0) {
+    yield '[\n';
+    yield read!.body;
+  }
+  for (let i = kept; i < items.length; i += SLICE) yield `${i === 0 ? '[\n' : ',\n'}${elements(items.slice(i, i + SLICE), depth)}`;
+}
+
+/**
+ * The same bytes as `serialize`, in pieces: a large store is written without ever holding its
+ * whole text (or a Buffer of it) in memory. `previous`, the value as parseKeys/parseInvalid read
+ * it, lets the cookies it still holds be written from the text they were read from.
+ */
+export function* serializeChunks(value: KeyMap | string[], previous?: KeyMap | string[]): Generator<string> {
+  const read = previous ? readLists.get(previous) : undefined;
   // Pieces of SLICE cookies (~60 KB) stay below V8's large-object size (128 KiB), so each is
   // young garbage, freed at once, instead of old-space garbage that waits for a full GC.
   if (Array.isArray(value)) {
     // Lists are cut in slices so no single piece grows with the store.
     if (value.length === 0) return yield '[]';
-    for (let i = 0; i < value.length; i += SLICE) yield `${i === 0 ? '[\n' : ',\n'}${elements(value.slice(i, i + SLICE), 1)}`;
+    yield* listChunks(value, 1, read instanceof Map ? undefined : read);
     return yield '\n]';
   }
   const keys = Object.keys(value);
@@ -50,7 +84,7 @@ export function* serializeChunks(value: KeyMap | string[]): Generator<string> {
       yield '[]';
       continue;
     }
-    for (let i = 0; i < cookies.length; i += SLICE) yield `${i === 0 ? '[\n' : ',\n'}${elements(cookies.slice(i, i + SLICE), 2)}`;
+    yield* listChunks(cookies, 2, read instanceof Map ? read.get(key) : undefined);
     yield '\n  ]';
   }
   yield '\n}';
@@ -100,8 +134,13 @@ function kind(v: unknown): string {
 export function parseKeys(text: string, file: string): KeyMap {
   const body = jsonBody(text);
   // The usual file (plain strings) is read without copying them; anything else by JSON.parse.
-  const plain = parsePlainStringListMap(body);
-  if (plain) return plain;
+  const plain = readPlainMap(body);
+  if (plain) {
+    const lists = new Map<string, ReadList>();
+    for (const [key, text] of plain.bodies) lists.set(key, { items: plain.map[key]!.slice(), body: text });
+    readLists.set(plain.map, lists);
+    return plain.map;
+  }
   const value = parseJson(body, file);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new StoreError(`${file}: expected an object of api keys to cookie lists, found ${kind(value)}`);
@@ -126,8 +165,11 @@ export function parseKeys(text: string, file: string): KeyMap {
 /** Parse and validate `invalid_cookies.json`. */
 export function parseInvalid(text: string, file: string): string[] {
   const body = jsonBody(text);
-  const plain = parsePlainStringList(body);
-  if (plain) return plain;
+  const plain = readPlainList(body);
+  if (plain) {
+    if (plain.body !== undefined) readLists.set(plain.items, { items: plain.items.slice(), body: plain.body });
+    return plain.items;
+  }
   const value = parseJson(body, file);
   if (!Array.isArray(value)) throw new StoreError(`${file}: expected a list of cookies, found ${kind(value)}`);
   const bad = value.findIndex((c) => typeof c !== 'string');

@@ -174,19 +174,20 @@ export class KeyStore implements Pool {
       return await this.withStoreLocks(async () => {
         const snapshot = await this.read();
         const change = await decide(snapshot);
-        const writes: [string, KeyMap | string[]][] = [];
+        // Each with the value it was read as (cookies kept are written from the text they were read from).
+        const writes: [string, KeyMap | string[], KeyMap | string[]][] = [];
         // Invalid list first: a crash in between duplicates a cookie rather than losing it.
-        if (change.invalid && !sameList(change.invalid, snapshot.invalid)) writes.push([this.paths.invalidFile, change.invalid]);
-        if (change.keys && !sameKeys(change.keys, snapshot.keys)) writes.push([this.paths.keysFile, change.keys]);
+        if (change.invalid && !sameList(change.invalid, snapshot.invalid)) writes.push([this.paths.invalidFile, change.invalid, snapshot.invalid]);
+        if (change.keys && !sameKeys(change.keys, snapshot.keys)) writes.push([this.paths.keysFile, change.keys, snapshot.keys]);
         const applied: Applied<T> = { result: change.result, dropped: [], problems: [] };
         if (writes.length === 0) return applied;
         await this.beforeWrite?.();
         // A file that may not be written (another user's, a bad link) stops the change before any file is written.
         const { checkWritable } = await import('./atomic.js');
         for (const [file] of writes) await checkWritable(file);
-        for (const [file, value] of writes) {
+        for (const [file, value, previous] of writes) {
           writing = file;
-          await writePoolFile(file, serializeChunks(value));
+          await writePoolFile(file, serializeChunks(value, previous));
         }
         return applied;
       });
