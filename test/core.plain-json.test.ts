@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePlainStringList, parsePlainStringListMap } from '../src/core/plain-json.js';
-import { parseInvalid, parseKeys, serializeChunks } from '../src/store/format.js';
+import { parseInvalid, parseKeys, PLAIN_READ_MIN_CHARS, serializeChunks } from '../src/store/format.js';
 import { makeCookie } from './helpers/cookies.js';
 
 /** JSON.parse's answer, or 'throws'. */
@@ -143,10 +143,17 @@ describe('plain JSON store texts (issue 12 #4)', () => {
     expect(checked).toBeGreaterThan(1000);
   });
 
-  it('is what the store reader uses, with JSON.parse and its errors for the rest', () => {
+  it('is what the store reader uses for large files, with JSON.parse and its errors for the rest', () => {
     const keysText = mapTexts[0]!;
     expect(parseKeys(keysText, 'api_keys.json')).toEqual(parsePlainStringListMap(keysText));
     expect(parseInvalid(listTexts[0]!, 'invalid_cookies.json')).toEqual(cookies);
+    const big = Array.from({ length: 40_000 }, (_, i) => cookies[i % cookies.length]!);
+    const bigText = JSON.stringify(big, null, 2);
+    expect(bigText.length).toBeGreaterThan(PLAIN_READ_MIN_CHARS);
+    expect(parseInvalid(bigText, 'invalid_cookies.json')).toEqual(big);
+    expect(parseInvalid(`\ufeff${bigText}`, 'f')).toEqual(big);
+    expect(() => parseInvalid(`${bigText.slice(0, -2)},]`, 'invalid_cookies.json')).toThrow(/invalid_cookies\.json: not valid JSON/);
+    expect(() => parseInvalid(bigText.replace('",', '\u0001",'), 'invalid_cookies.json')).toThrow(/invalid_cookies\.json: not valid JSON/);
     // A BOM, CRLF, a single string: JSON.parse's way, same answer.
     expect(parseInvalid(`\ufeff${listTexts[0]}`, 'f')).toEqual(cookies);
     expect(parseInvalid(listTexts[0]!.replace(/\n/g, '\r\n'), 'f')).toEqual(cookies);
@@ -159,8 +166,10 @@ describe('plain JSON store texts (issue 12 #4)', () => {
 });
 
 describe('writing back what was read (issue 12 #4)', () => {
-  const many = Array.from({ length: 300 }, (_, i) => makeCookie(i % 3 ? 'encoded' : 'jwt'));
-  const store = { 'sk-a': many.slice(0, 200), 'sk-b': many.slice(200), 'sk-c': [] as string[], 'sk-d': [many[0]!] };
+  // Large enough for the plain reader (PLAIN_READ_MIN_CHARS): 300 cookies, repeated.
+  const distinct = Array.from({ length: 300 }, (_, i) => makeCookie(i % 3 ? 'encoded' : 'jwt'));
+  const many = Array.from({ length: 40_000 }, (_, i) => distinct[i % distinct.length]!);
+  const store = { 'sk-a': many.slice(0, 24_000), 'sk-b': many.slice(24_000), 'sk-c': [] as string[], 'sk-d': [many[0]!] };
   const keysText = JSON.stringify(store, null, 2);
   const invalidText = JSON.stringify(many, null, 2);
   const fresh = Array.from({ length: 150 }, () => makeCookie('decoded'));
@@ -184,9 +193,11 @@ describe('writing back what was read (issue 12 #4)', () => {
       const next = change(keys);
       expect(written(next, keys), what).toBe(expected(next));
     }
+    expect(keysText.length).toBeGreaterThan(PLAIN_READ_MIN_CHARS);
     const invalid = parseInvalid(invalidText, 'f');
     expect(written(invalid.concat(fresh), invalid)).toBe(expected(invalid.concat(fresh)));
     expect(written(invalid.slice(0, 10), invalid)).toBe(expected(invalid.slice(0, 10)));
+    expect([...serializeChunks(invalid.concat(fresh), invalid)].filter((c) => c === '[\n')).toHaveLength(1);
     // The wrong kind of previous value is ignored.
     expect(written(invalid, parseKeys(keysText, 'f'))).toBe(expected(invalid));
     expect(written(parseKeys(keysText, 'f'), invalid)).toBe(expected(store));
