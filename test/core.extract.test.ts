@@ -215,5 +215,32 @@ describe('extraction limits and streamed scanning', () => {
     expect(h.labels.get(cookieIdentity(cookies[5999]!))).toBe('u5999@mail.test');
     const stored = buildRawZip([{ name: 'token_2.csv', data: token, method: 'store' }]);
     expect((await harvestZip(stored, 'stored.zip')).cookies).toEqual(cookies);
+    // For a store that keeps no labels the e-mails are not looked for: same cookies, no labels.
+    const bare = await harvestZip(zip.toBuffer(), 'big.zip', {}, { labels: false });
+    expect(bare.cookies).toEqual(cookies);
+    expect(bare.labels.size).toBe(0);
+  });
+
+  it('labels: false finds the same cookies in every kind of file, and no e-mail', () => {
+    const [a, b, c] = [makeCookie('encoded'), makeCookie('decoded'), makeCookie('jwt')];
+    const sources = [
+      `alice@example.com,${a}\r\n`, // plain CSV
+      `"bob@mail.test","${b}"\r\n`, // quoted (csv-parse)
+      `"carol@x.io" ${c} "\r\n`, // stray quotes (the line fallback)
+      `${a}\r\n`,
+    ];
+    const full = extractCookies(sources);
+    expect(full.labels.size).toBe(3);
+    const bare = extractCookies(sources, {}, { labels: false });
+    expect(bare.cookies).toEqual(full.cookies);
+    expect(bare.found).toBe(full.found);
+    expect(bare.labels.size).toBe(0);
+    expect([...bare.labels]).toEqual([]);
+    const x = new CookieExtractor({}, { labels: false });
+    const scan = x.open('output_1.csv');
+    expect(scan.write(Buffer.from(`dave@mail.test,${a}\n`))).toBe(true);
+    scan.end();
+    expect(x.result().cookies).toEqual([a]);
+    expect(x.result().labels.size).toBe(0);
   });
 });

@@ -202,3 +202,12 @@ describe('planMerge', () => {
     expect(JSON.stringify({ keys, invalid })).toBe(snapshot);
   });
 });
+
+describe('which backends keep labels', () => {
+  it('the token backends write the e-mails beside the cookies; the file and proxy backends do not (so a harvest for them skips the e-mails)', async () => {
+    const { openPool } = await import('../src/store/open.js');
+    const env = { PROXY_ADMIN_URL: 'http://127.0.0.1:1', PROXY_ADMIN_KEY: 'k', TOKEN_FILE: '/nonexistent/.token', CURSOR_API_URL: 'http://127.0.0.1:1', CURSOR_API_AUTH_TOKEN: 't' };
+    const keeps = Object.fromEntries((['file', 'proxy', 'token-file', 'token-api'] as const).map((backend) => [backend, openPool({ backend, env }).keepsLabels]));
+    expect(keeps).toEqual({ file: false, proxy: false, 'token-file': true, 'token-api': true });
+  });
+});

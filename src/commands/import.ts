@@ -32,7 +32,8 @@ export const importCommand = (): Command =>
       const { harvestPaths } = await import('../services/harvest.js');
       const { mergeIntoStore, mergeResultJson } = await import('../services/merge.js');
       const { CSV_LIMITS } = await import('../core/extract.js');
-      const harvest = await harvestPaths(paths, () => readStdinText(io.stdin, CSV_LIMITS.maxFileBytes));
+      // The e-mails beside the cookies only matter to a store that writes them (the token backends).
+      const harvest = await harvestPaths(paths, () => readStdinText(io.stdin, CSV_LIMITS.maxFileBytes), {}, { labels: ctx.pool.keepsLabels });
       io.debug(`scanned: ${harvest.files.join(', ') || '(none)'}`);
       if (harvest.cookies.length === 0) {
         // As for `cookies add` with input that holds none: "no cookies given" is a usage error.
@@ -45,7 +46,7 @@ export const importCommand = (): Command =>
         ctx.pool,
         {
           candidates: harvest.cookies,
-        labels: harvest.labels,
+          labels: harvest.labels,
           targets: (snapshot) => {
             const targets = opts.key.length ? opts.key : Object.keys(snapshot.keys);
             if (targets.length === 0) throw new UsageError('the store has no api keys: pass --key <key> to import into one');

@@ -97,10 +97,10 @@ function emailIn(row: readonly string[]): string | undefined {
 /** A cookie found in a row, with the row's email (null: none, or a one-field row). */
 type Emit = (cookie: string, email: string | null) => void;
 
-/** Visit one row of string fields. */
-function visitRow(row: readonly string[], emit: Emit): void {
+/** Visit one row of string fields (`emails`: look for the e-mail beside a cookie). */
+function visitRow(row: readonly string[], emit: Emit, emails: boolean): void {
   // A row of one field (token_*.csv) has no email beside it.
-  let email: string | null | undefined = row.length > 1 ? undefined : null;
+  let email: string | null | undefined = emails && row.length > 1 ? undefined : null;
   for (const field of row) {
     if (typeof field !== 'string') continue;
     const cookie = cookieInField(field);
@@ -137,6 +137,8 @@ class PlainScanner {
     readonly name: string,
     readonly limits: CsvLimits,
     readonly emit: Emit,
+    /** Look for the e-mail beside each cookie. */
+    readonly emails: boolean,
   ) {}
 
   #line(): number {
@@ -227,7 +229,7 @@ class PlainScanner {
     const encoding = text === undefined ? 'utf8' : 'latin1';
     const emailBytes = text === undefined ? 4 * MAX_EMAIL_LENGTH : MAX_EMAIL_LENGTH;
     // A row of one field (token_*.csv) has no email beside it.
-    let email: string | null | undefined = bounds.length > 2 ? undefined : null;
+    let email: string | null | undefined = this.emails && bounds.length > 2 ? undefined : null;
     for (let f = 0; f < bounds.length; f += 2) {
       const s = bounds[f]!;
       const e = bounds[f + 1]!;
@@ -268,7 +270,7 @@ function tooLarge(name: string, limits: CsvLimits): CsvRefusedError {
 const FALLBACK_SEPARATORS = /[,;\t ]+/;
 
 /** Text that is not CSV after all (stray quotes): lines (LF, CR or CRLF), split at any separator. */
-function fallbackRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit): void {
+function fallbackRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit, emails: boolean): void {
   let pos = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
   for (let line = 1; pos < buf.length; line++) {
     let end = pos;
@@ -277,7 +279,7 @@ function fallbackRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit):
     }
     const row = buf.toString('utf8', pos, end).split(FALLBACK_SEPARATORS);
     if (row.length > limits.maxFields) throw refused(name, `line ${line} has more than ${limits.maxFields} fields`);
-    visitRow(row, emit);
+    visitRow(row, emit, emails);
     pos = end + (buf[end] === 0x0d && buf[end + 1] === 0x0a ? 2 : 1);
   }
 }
@@ -295,7 +297,7 @@ function loadCsvParse(): CsvParseSync {
  * false when the text is not CSV after all; what it found is then discarded, not emitted, so the
  * fallback reads the file from the start as before.
  */
-function quotedRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit): boolean {
+function quotedRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit, emails: boolean): boolean {
   const found: [string, string | null][] = [];
   const { CsvError, parse } = loadCsvParse();
   try {
@@ -314,7 +316,7 @@ function quotedRows(buf: Buffer, name: string, limits: CsvLimits, emit: Emit): b
         return value;
       },
       on_record: (record: string[]) => {
-        visitRow(record, (cookie, email) => found.push([cookie, email]));
+        visitRow(record, (cookie, email) => found.push([cookie, email]), emails);
         return null;
       },
     });
@@ -388,10 +390,17 @@ export class CookieExtractor {
   readonly #seen = new IdentityMap<string | null>();
   readonly #cookies: string[] = [];
   readonly #labels = new Labels(this.#seen);
+  readonly #emails: boolean;
   #found = 0;
 
-  constructor(limits: Partial<CsvLimits> = {}) {
+  /**
+   * `labels: false` when nothing will use them (a store that keeps none): the e-mail beside a
+   * cookie is then not looked for (a tenth of the scan of a 100k-row output file), and `labels`
+   * comes back empty.
+   */
+  constructor(limits: Partial<CsvLimits> = {}, opts: { labels?: boolean } = {}) {
     this.#limits = { ...CSV_LIMITS, ...limits };
+    this.#emails = opts.labels ?? true;
   }
 
   readonly #emit: Emit = (cookie, email) => {
@@ -419,10 +428,10 @@ export class CookieExtractor {
     // Without a quote character CSV is just lines of comma-separated fields: split them directly
     // (csv-parse costs several times more on the 100k-row files of a big artifact).
     if (!hasQuote(buf)) {
-      const scan = new PlainScanner(name, limits, this.#emit);
+      const scan = new PlainScanner(name, limits, this.#emit, this.#emails);
       scan.write(buf);
       scan.end();
-    } else if (!quotedRows(buf, name, limits, this.#emit)) fallbackRows(buf, name, limits, this.#emit);
+    } else if (!quotedRows(buf, name, limits, this.#emit, this.#emails)) fallbackRows(buf, name, limits, this.#emit, this.#emails);
   }
 
   /**
@@ -434,10 +443,15 @@ export class CookieExtractor {
     // Two flat lists rather than a pair per cookie: fewer objects for the GC to copy.
     const cookies: string[] = [];
     const emails: (string | null)[] = [];
-    const scan = new PlainScanner(name, this.#limits, (cookie, email) => {
-      cookies.push(cookie);
-      emails.push(email);
-    });
+    const scan = new PlainScanner(
+      name,
+      this.#limits,
+      (cookie, email) => {
+        cookies.push(cookie);
+        emails.push(email);
+      },
+      this.#emails,
+    );
     let quoted = false;
     return {
       write: (piece) => {
@@ -467,8 +481,8 @@ export class CookieExtractor {
  * Extract from several files (text, raw UTF-8 bytes, or either with a name) at once,
  * deduplicating across them. Throws CsvRefusedError for a file beyond `limits`.
  */
-export function extractCookies(sources: Iterable<ExtractSource>, limits: Partial<CsvLimits> = {}): Extraction {
-  const extractor = new CookieExtractor(limits);
+export function extractCookies(sources: Iterable<ExtractSource>, limits: Partial<CsvLimits> = {}, opts: { labels?: boolean } = {}): Extraction {
+  const extractor = new CookieExtractor(limits, opts);
   for (const source of sources) extractor.add(source);
   return extractor.result();
 }

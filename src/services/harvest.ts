@@ -9,6 +9,14 @@ import { CookieExtractor, CSV_LIMITS, CsvRefusedError, dedupeByIdentity, extract
 import { UsageError } from '../errors.js';
 import { ArchiveRefusedError, MAX_UNPACKED_BYTES, openZip, type ArchiveLimits } from './archive.js';
 
+export interface HarvestOptions {
+  /**
+   * Find the account e-mail beside each cookie (Harvest.labels). Default true; false when the
+   * store keeps no labels (Pool.keepsLabels): `labels` is then empty.
+   */
+  labels?: boolean;
+}
+
 export interface Harvest {
   /** Distinct candidate cookies (by identity). */
   cookies: string[];
@@ -22,11 +30,11 @@ export interface Harvest {
  * Cookies in a zip held in memory. Each CSV/TXT entry is scanned as it is unpacked, so no file is
  * ever held whole (a quoted one, which csv-parse reads, is unpacked whole within the CSV limit).
  */
-export async function harvestZip(zip: Buffer, label: string, limits: ArchiveLimits = {}): Promise<Harvest> {
+export async function harvestZip(zip: Buffer, label: string, limits: ArchiveLimits = {}, opts: HarvestOptions = {}): Promise<Harvest> {
   // A CSV/TXT entry larger than the CSV limit is refused before it is unpacked.
   const entries = await openZip(zip, { maxEntryBytes: CSV_LIMITS.maxFileBytes, ...limits, filter: isCookieFile, label });
   const files = entries.map((e) => `${label}!${e.name}`);
-  const extractor = new CookieExtractor();
+  const extractor = new CookieExtractor({}, { labels: opts.labels ?? true });
   for (let i = 0; i < entries.length; i++) {
     const scan = extractor.open(files[i]!);
     if (await entries[i]!.inflatePieces((piece) => scan.write(piece))) scan.end();
@@ -74,7 +82,12 @@ async function readInput(file: string, maxZipBytes: number): Promise<{ data: Buf
  * Cookies from paths given on the command line: zips, CSV/TXT (or any text) files, folders
  * (walked for .zip/.csv/.txt), `-` for stdin text.
  */
-export async function harvestPaths(paths: string[], readStdin: () => Promise<string>, limits: ArchiveLimits = {}): Promise<Harvest> {
+export async function harvestPaths(
+  paths: string[],
+  readStdin: () => Promise<string>,
+  limits: ArchiveLimits = {},
+  opts: HarvestOptions = {},
+): Promise<Harvest> {
   const texts: ExtractSource[] = [];
   const files: string[] = [];
   const zips: Harvest[] = [];
@@ -97,14 +110,14 @@ export async function harvestPaths(paths: string[], readStdin: () => Promise<str
   for (const file of expanded) {
     const { data, zip } = await readInput(file, limits.maxUnpackedBytes ?? MAX_UNPACKED_BYTES);
     if (zip) {
-      zips.push(await harvestZip(data, file, limits));
+      zips.push(await harvestZip(data, file, limits, opts));
     } else {
       texts.push({ name: file, data });
       files.push(file);
     }
   }
   // One extraction over everything so duplicates across files collapse by identity.
-  const extraction = extractCookies(texts);
+  const extraction = extractCookies(texts, {}, { labels: opts.labels ?? true });
   const direct = extraction.cookies;
   const sources = [...zips.map((z) => z.cookies), ...(texts.length ? [direct] : [])];
   const labelSources = [...zips.map((z) => z.labels), ...(texts.length ? [extraction.labels] : [])].filter((l) => l.size > 0);

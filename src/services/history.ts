@@ -384,6 +384,10 @@ export class RecordingPool implements Pool {
     return this.inner.multiKey;
   }
 
+  get keepsLabels(): boolean {
+    return this.inner.keepsLabels;
+  }
+
   describe(): PoolDescription {
     return this.inner.describe();
   }

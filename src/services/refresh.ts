@@ -272,7 +272,7 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
 
     // 7. Extract.
     const { harvestZip } = await import('./harvest.js');
-    const harvest = await harvestZip(zip, `artifact "${artifact.name}"`);
+    const harvest = await harvestZip(zip, `artifact "${artifact.name}"`, {}, { labels: ctx.pool.keepsLabels });
     io.debug(`scanned: ${harvest.files.join(', ') || '(none)'}`);
     if (harvest.cookies.length === 0) {
       throw new OperationalError(

@@ -112,6 +112,7 @@ export async function writePoolFile(file: string, chunks: Iterable<string>): Pro
 export class KeyStore implements Pool {
   readonly backend = 'file' as const;
   readonly multiKey = true;
+  readonly keepsLabels = false;
   /** The backups of the keys file (those of the invalid list are beside it: backupDirOf). */
   readonly backupDir: string;
   /** The lock beside the keys file. */

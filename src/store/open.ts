@@ -29,7 +29,7 @@ const LOADERS: Record<Exclude<BackendName, 'file'>, () => Promise<BackendFactory
   'token-api': async () => (await import('./token-api.js')).openTokenApiPool,
 };
 
-/** Backends with one pool (no api keys): cursor-api's. */
+/** Backends with one pool (no api keys): cursor-api's. They are also the ones that write labels. */
 const SINGLE_POOL: ReadonlySet<BackendName> = new Set(['token-file', 'token-api']);
 
 export function openFilePool(opts: OpenOptions): KeyStore {
@@ -68,6 +68,7 @@ function configuredWhere(backend: Exclude<BackendName, 'file'>, env: Env): strin
 /** A pool that builds its backend on first use. */
 class LazyPool implements Pool {
   readonly multiKey: boolean;
+  readonly keepsLabels: boolean;
   private pool?: Promise<Pool>;
 
   constructor(
@@ -75,6 +76,7 @@ class LazyPool implements Pool {
     private readonly opts: OpenOptions,
   ) {
     this.multiKey = !SINGLE_POOL.has(backend);
+    this.keepsLabels = SINGLE_POOL.has(backend);
   }
 
   private get(): Promise<Pool> {

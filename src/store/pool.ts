@@ -72,6 +72,11 @@ export interface Pool {
   readonly backend: BackendName;
   /** False where the backend has one pool (cursor-api): creating or removing api keys is exit 2. */
   readonly multiKey: boolean;
+  /**
+   * Whether the backend writes labels (Change.labels: the token backends). Where it does not, a
+   * harvest need not look for the e-mail beside each cookie.
+   */
+  readonly keepsLabels: boolean;
   describe(): PoolDescription;
   read(): Promise<Snapshot>;
   /** Read, decide, write. Throws CliError on failure (naming what was already written). */

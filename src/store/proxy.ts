@@ -390,6 +390,7 @@ class Progress {
 export class ProxyPool implements Pool {
   readonly backend = 'proxy' as const;
   readonly multiKey = true;
+  readonly keepsLabels = false;
 
   constructor(readonly client: ProxyAdminClient) {}
 

@@ -42,6 +42,7 @@ export interface RemoteTokenInfo extends TokenTexts {
 export class TokenApiPool implements Pool {
   readonly backend = 'token-api' as const;
   readonly multiKey = false;
+  readonly keepsLabels = true;
 
   constructor(
     readonly base: URL,

@@ -70,6 +70,7 @@ export async function readTokenTextFile(file: string, variable: string): Promise
 class TokenFilePool implements Pool {
   readonly backend = 'token-file' as const;
   readonly multiKey = false;
+  readonly keepsLabels = true;
   private readonly tokenLockPath: string;
 
   constructor(
