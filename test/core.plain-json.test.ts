@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePlainStringList, parsePlainStringListMap } from '../src/core/plain-json.js';
+import { isPlainAscii, parsePlainStringList, parsePlainStringListMap, readPlainList } from '../src/core/plain-json.js';
 import { parseInvalid, parseKeys, PLAIN_READ_MIN_CHARS, serializeChunks } from '../src/store/format.js';
 import { makeCookie } from './helpers/cookies.js';
 
@@ -162,6 +162,39 @@ describe('plain JSON store texts (issue 12 #4)', () => {
     expect(() => parseInvalid('["a",]', 'invalid_cookies.json')).toThrow(/invalid_cookies\.json: not valid JSON .*line 1/);
     expect(() => parseKeys('{"sk-a": ["a\nb"]}', 'api_keys.json')).toThrow(/api_keys\.json: not valid JSON/);
     expect(() => parseKeys('{"sk-a": [1]}', 'api_keys.json')).toThrow(/cookie #1 is a number/);
+  });
+});
+
+describe('plain bytes (the check made on a large file before it is decoded)', () => {
+  /** What the text check says of the bytes decoded as latin1, for ASCII bytes. */
+  const expected = (buf: Buffer) => buf.every((b) => b < 0x80) && /^[^\x00-\x09\x0b-\x1f\\]*$/.test(buf.toString('latin1'));
+
+  it('agrees with the text check for every byte, at every place and alignment', () => {
+    const backing = Buffer.alloc(64, 0x61);
+    let checked = 0;
+    for (let b = 0; b < 256; b++) {
+      for (let offset = 0; offset < 4; offset++) {
+        for (let length = 0; length <= 13; length++) {
+          for (let at = 0; at < Math.max(1, length); at++) {
+            backing.fill(0x61);
+            const buf = backing.subarray(offset, offset + length);
+            if (length > 0) buf[at] = b;
+            expect(isPlainAscii(buf), `byte ${b} at ${at} of ${length}, offset ${offset}`).toBe(expected(buf));
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(50_000);
+  });
+
+  it('judges whole store texts as the text check does', () => {
+    for (const text of [...listTexts, ...mapTexts, ...fallBack]) {
+      const buf = Buffer.from(text, 'utf8');
+      expect(isPlainAscii(buf), JSON.stringify(text)).toBe(expected(buf));
+      // And vouching for the bytes gives the reader's own answer.
+      if (isPlainAscii(buf)) expect(readPlainList(buf.toString('latin1'), { plain: true })).toEqual(readPlainList(text));
+    }
   });
 });
 

@@ -19,12 +19,45 @@
  * text between its brackets as that writer would write it (its plain strings need no escaping), so
  * a list written back unchanged, or extended at its end, is not formatted again (format.ts).
  */
+import { isAscii } from 'node:buffer';
 
 /**
  * Anything that is not plain: a backslash, a control character other than the line feed, a
  * surrogate (JSON.stringify escapes a lone one, so a body would not be what it writes).
  */
 const PLAIN = /^[^\x00-\x09\x0b-\x1f\\\ud800-\udfff]*$/;
+
+/** Whether a byte is one PLAIN refuses in ASCII text: a control character but LF, or a backslash. */
+function isRefusedByte(b: number): boolean {
+  return (b < 0x20 && b !== 0x0a) || b === 0x5c;
+}
+
+/**
+ * Whether these bytes, decoded as latin1, are a plain text (PLAIN): ASCII (no surrogates then),
+ * no backslash, no control character but LF. Twice as fast as the regex over the decoded text on
+ * a 40 MB store: four bytes at a time, a word with a byte below 0x20 looked at closely (in ASCII,
+ * `(v - 0x20202020) & ~v & 0x80808080` is non-zero exactly when one is).
+ */
+export function isPlainAscii(bytes: Buffer): boolean {
+  if (!isAscii(bytes) || bytes.indexOf(0x5c) >= 0) return false;
+  const n = bytes.length;
+  // Whole 32-bit words from the first aligned byte; the bytes before and after one by one.
+  const head = (4 - (bytes.byteOffset & 3)) & 3;
+  if (n <= head) {
+    for (let i = 0; i < n; i++) if (isRefusedByte(bytes[i]!)) return false;
+    return true;
+  }
+  for (let i = 0; i < head; i++) if (isRefusedByte(bytes[i]!)) return false;
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset + head, (n - head) >>> 2);
+  for (let w = 0; w < words.length; w++) {
+    const v = words[w]!;
+    if (((v - 0x20202020) & ~v & 0x80808080) !== 0) {
+      for (let i = head + 4 * w, end = i + 4; i < end; i++) if (isRefusedByte(bytes[i]!)) return false;
+    }
+  }
+  for (let i = head + 4 * words.length; i < n; i++) if (isRefusedByte(bytes[i]!)) return false;
+  return true;
+}
 
 const SPACE = 0x20;
 const LF = 0x0a;
@@ -94,9 +127,14 @@ function readStrings(text: string, i: number, depth: 1 | 2, out: PlainList): num
   }
 }
 
+/** How the text was checked: `plain` when isPlainAscii passed on the bytes it was decoded from. */
+export interface PlainReadOptions {
+  plain?: boolean;
+}
+
 /** A plain JSON array of strings, or undefined (then JSON.parse decides). */
-export function readPlainList(text: string): PlainList | undefined {
-  if (!PLAIN.test(text)) return undefined;
+export function readPlainList(text: string, opts: PlainReadOptions = {}): PlainList | undefined {
+  if (!opts.plain && !PLAIN.test(text)) return undefined;
   const out: PlainList = { items: [], body: undefined };
   const end = readStrings(text, skipSpace(text, 0), 1, out);
   return end >= 0 && skipSpace(text, end) === text.length ? out : undefined;
@@ -122,8 +160,8 @@ export function parsePlainStringListMap(text: string): Record<string, string[]> 
 }
 
 /** See parsePlainStringListMap; with the bodies of the lists (by key). */
-export function readPlainMap(text: string): PlainMap | undefined {
-  if (!PLAIN.test(text)) return undefined;
+export function readPlainMap(text: string, opts: PlainReadOptions = {}): PlainMap | undefined {
+  if (!opts.plain && !PLAIN.test(text)) return undefined;
   let i = skipSpace(text, 0);
   if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
   const map = Object.create(null) as Record<string, string[]>;

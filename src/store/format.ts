@@ -139,10 +139,15 @@ function kind(v: unknown): string {
 export const PLAIN_READ_MIN_CHARS = 8 * 1024 * 1024;
 
 /** Parse and validate `api_keys.json`. A single string value reads as a one-element list. */
-export function parseKeys(text: string, file: string): KeyMap {
+/** What the reader of the file knows of its text (see isPlainAscii): `plain`, checked on its bytes. */
+export interface TextFacts {
+  plain?: boolean;
+}
+
+export function parseKeys(text: string, file: string, facts: TextFacts = {}): KeyMap {
   const body = jsonBody(text);
   // The usual file (plain strings) is read without copying them; anything else by JSON.parse.
-  const plain = body.length >= PLAIN_READ_MIN_CHARS ? readPlainMap(body) : undefined;
+  const plain = body.length >= PLAIN_READ_MIN_CHARS ? readPlainMap(body, facts) : undefined;
   if (plain) {
     const lists = new Map<string, ReadList>();
     for (const [key, text] of plain.bodies) lists.set(key, { items: plain.map[key]!.slice(), body: text });
@@ -171,9 +176,9 @@ export function parseKeys(text: string, file: string): KeyMap {
 }
 
 /** Parse and validate `invalid_cookies.json`. */
-export function parseInvalid(text: string, file: string): string[] {
+export function parseInvalid(text: string, file: string, facts: TextFacts = {}): string[] {
   const body = jsonBody(text);
-  const plain = body.length >= PLAIN_READ_MIN_CHARS ? readPlainList(body) : undefined;
+  const plain = body.length >= PLAIN_READ_MIN_CHARS ? readPlainList(body, facts) : undefined;
   if (plain) {
     if (plain.body !== undefined) readLists.set(plain.items, { items: plain.items.slice(), body: plain.body });
     return plain.items;

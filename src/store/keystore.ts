@@ -14,7 +14,8 @@ import { constants, readFileSync } from 'node:fs';
 import { access, mkdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { newKeyMap, type KeyMap } from '../core/key-map.js';
-import { parseInvalid, parseKeys, sameKeys, sameList, serializeChunks } from './format.js';
+import { isPlainAscii } from '../core/plain-json.js';
+import { parseInvalid, parseKeys, PLAIN_READ_MIN_CHARS, sameKeys, sameList, serializeChunks } from './format.js';
 import { cannotWriteIn, storeFsError } from './fs-errors.js';
 import type { Applied, Decide, Pool, PoolDescription, Snapshot } from './pool.js';
 
@@ -68,8 +69,14 @@ async function writableFolder(folder: string): Promise<void> {
   }
 }
 
+/** A store file's text, and whether it is plain (see isPlainAscii; looked at in large files only). */
+export interface StoreText {
+  text: string;
+  plain: boolean;
+}
+
 /** A store file's text; undefined when it does not exist. */
-export async function readText(file: string): Promise<string | undefined> {
+export async function readText(file: string): Promise<StoreText | undefined> {
   try {
     // Read as bytes, then decoded once: an ASCII store (cookies are ASCII) becomes a latin1 string,
     // which Node keeps outside the V8 heap, so the 40 MB text of a large store is freed as soon
@@ -77,7 +84,9 @@ export async function readText(file: string): Promise<string | undefined> {
     // readFileSync: one buffer of the file's size; the fs/promises reads measured 40 MB more at
     // peak, and readFile(file, 'utf8') decoded in 512 KiB pieces joined into one heap string.
     const buf = readFileSync(file);
-    return isAscii(buf) ? buf.toString('latin1') : buf.toString('utf8');
+    if (!isAscii(buf)) return { text: buf.toString('utf8'), plain: false };
+    // A large file is checked for the plain reader here, on its bytes (faster than on its text).
+    return { text: buf.toString('latin1'), plain: buf.length >= PLAIN_READ_MIN_CHARS && isPlainAscii(buf) };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
@@ -86,13 +95,13 @@ export async function readText(file: string): Promise<string | undefined> {
 
 /** The invalid list (SPEC §1): a missing file reads as empty; a corrupt one throws StoreError (exit 2). */
 export async function readInvalidList(file: string): Promise<string[]> {
-  let text: string | undefined;
+  let read: StoreText | undefined;
   try {
-    text = await readText(file);
+    read = await readText(file);
   } catch (e) {
     throw await storeFsError(e, file, false);
   }
-  return text === undefined ? [] : parseInvalid(text, file);
+  return read === undefined ? [] : parseInvalid(read.text, file, read);
 }
 
 /**
@@ -149,15 +158,15 @@ export class KeyStore implements Pool {
    * One file at a time, so only one file's text is in memory at once.
    */
   async read(): Promise<Snapshot> {
-    const keysText = await this.readFile(this.paths.keysFile);
-    const keys = keysText === undefined ? newKeyMap() : parseKeys(keysText, this.paths.keysFile);
-    const invalidText = await this.readFile(this.paths.invalidFile);
-    const invalid = invalidText === undefined ? [] : parseInvalid(invalidText, this.paths.invalidFile);
+    const keysRead = await this.readFile(this.paths.keysFile);
+    const keys = keysRead === undefined ? newKeyMap() : parseKeys(keysRead.text, this.paths.keysFile, keysRead);
+    const invalidRead = await this.readFile(this.paths.invalidFile);
+    const invalid = invalidRead === undefined ? [] : parseInvalid(invalidRead.text, this.paths.invalidFile, invalidRead);
     return { keys, invalid };
   }
 
   /** A store file's text (undefined when absent); a misconfigured path is exit 2 naming the fix. */
-  private async readFile(file: string): Promise<string | undefined> {
+  private async readFile(file: string): Promise<StoreText | undefined> {
     try {
       return await readText(file);
     } catch (e) {
