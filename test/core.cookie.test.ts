@@ -70,6 +70,99 @@ describe('JWT payload decoding', () => {
   });
 });
 
+describe('payload decoding against the one-pattern decoder it replaced (issue 12 #4)', () => {
+  // The decoder before the part-by-part check: one pattern for the whole JWT, then atob, then UTF-8.
+  const SHAPE = /^[A-Za-z0-9_-]+={0,2}\.([A-Za-z0-9_-]+={0,2})\.(?:[A-Za-z0-9_-]+={0,2})?$/;
+  function reference(jwt: string): Record<string, unknown> | undefined {
+    const p = SHAPE.exec(jwt)?.[1];
+    if (p === undefined) return undefined;
+    try {
+      const binary = atob(p.replace(/-/g, '+').replace(/_/g, '/'));
+      const text = /[^\x00-\x7f]/.test(binary) ? Buffer.from(binary, 'latin1').toString('utf8') : binary;
+      const v: unknown = JSON.parse(text);
+      return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const enc = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+  const pad = (s: string) => s + '='.repeat((4 - (s.length % 4)) % 4);
+  const header = enc({ alg: 'HS256', typ: 'JWT' });
+  const payloads: unknown[] = [
+    { sub: 'auth0|user_01ABC', exp: 1893456000, iss: 'https://authentication.cursor.sh' },
+    { sub: 'auth0|user_01Ü', name: 'héllo ✓', exp: 42 },
+    { sub: 'google-oauth2|ünï', exp: '42' },
+    { 'clé': 'v', sub: 'x', exp: null },
+    { exp: 1e300 },
+    {},
+    [],
+    'plain text',
+    '{"sub":"a","sub":"b\u00e9"}',
+    '{"sub":"\u00e9","sub":"b"}',
+    `{"sub":"${'\u00ff'.repeat(3)}"}`,
+    'x',
+    'ab',
+    'abc',
+  ];
+  const bases: string[] = [];
+  for (const p of payloads) {
+    const e = enc(p);
+    bases.push(`${header}.${e}.c2lnbmF0dXJlc2lnbmF0dXJl`, `${header}.${pad(e)}.`, `${header}.${e}.`, `${pad(header)}.${e}.${pad('c2ln')}`);
+  }
+  // The standard base64 alphabet (`+`, `/`) where base64url has `-`, `_`: atob would take it.
+  const std = Buffer.from(JSON.stringify({ sub: 'a???>>>', exp: 1 })).toString('base64').replace(/=+$/, '');
+  expect(std).toMatch(/[+/]/);
+  bases.push(`${header}.${std}.sig`, `${header}.${std.replace(/\+/g, '-').replace(/\//g, '_')}.sig`);
+  // Raw bytes that are not UTF-8 (a payload of latin1 bytes), and one with a bad sequence.
+  bases.push(`${header}.${Buffer.from([0x7b, 0x22, 0x73, 0x75, 0x62, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]).toString('base64url')}.sig`);
+  bases.push(`${header}.${Buffer.from('{"sub":"\xff\xfe","exp":5}', 'latin1').toString('base64url')}.sig`);
+  const inserts = [' ', '\t', '\n', '\r', '\f', '\v', '\u00a0', '+', '/', '=', '==', '===', '.', '-', '_', 'A', 'é', '%', ':', '"', '\u2028', '\ud83d'];
+
+  it('gives the same payload (or none) for every JWT damaged anywhere', async () => {
+    const { decodeJwtPayload } = await import('../src/core/cookie.js');
+    let checked = 0;
+    let decoded = 0;
+    for (const jwt of bases) {
+      const variants = [jwt];
+      for (let i = 0; i <= jwt.length; i++) {
+        variants.push(jwt.slice(0, i) + jwt.slice(i + 1));
+        for (const ins of inserts) variants.push(jwt.slice(0, i) + ins + jwt.slice(i), jwt.slice(0, i) + ins + jwt.slice(i + 1));
+      }
+      for (const v of variants) {
+        const want = reference(v);
+        expect(decodeJwtPayload(v), JSON.stringify(v)).toEqual(want);
+        if (want) decoded++;
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(50_000);
+    expect(decoded).toBeGreaterThan(1_000);
+  });
+
+  it('parseCookie reads exp and the user id from the same payload', async () => {
+    const { parseCookie } = await import('../src/core/cookie.js');
+    for (const jwt of bases) {
+      const want = reference(jwt);
+      const got = parseCookie(jwt);
+      if (!want) {
+        expect(got.ok, jwt).toBe(false);
+        continue;
+      }
+      const exp = want.exp;
+      const expOk = exp === undefined || (typeof exp === 'number' && Number.isFinite(exp) && Math.abs(exp) <= 8.64e12);
+      expect(got.ok, jwt).toBe(expOk);
+      if (got.ok) {
+        expect(got.cookie.exp).toBe(exp);
+        const sub = typeof want.sub === 'string' ? want.sub.slice(want.sub.lastIndexOf('|') + 1) || undefined : undefined;
+        expect(got.cookie.userId, jwt).toBe(sub);
+      }
+    }
+    // A non-ASCII user id comes out as UTF-8, not as its bytes.
+    const r = parseCookie(`${header}.${enc({ sub: 'auth0|ünï', exp: 42 })}.sig`);
+    expect(r.ok && r.cookie.userId).toBe('ünï');
+  });
+});
+
 describe('cookieExpiries (what status needs of every cookie of a store)', () => {
   it('gives parseCookie’s verdict for each cookie, whatever the mix and the order', async () => {
     const { cookieExpiries } = await import('../src/core/cookie.js');
