@@ -153,20 +153,19 @@ export function decodeJwtPayload(jwt: string): Record<string, unknown> | undefin
  * What parseCookie needs of a payload (`exp`, `sub`), as decodeJwtPayload would give them, without
  * decoding UTF-8 first: JSON's structure is ASCII and UTF-8 never puts an ASCII byte inside a
  * multi-byte character, so the bytes parse (or fail to) exactly as their UTF-8 text does, with the
- * same keys and numbers; only a string value with bytes above 0x7f differs, so a `sub` holding
- * one is taken from the UTF-8 text.
+ * same keys and numbers; only a string value with bytes above 0x7f differs, so `sub` (wanted only
+ * for a cookie without a `user_` prefix) is read through subText.
  */
-function payloadClaims(jwt: string): { exp: unknown; sub: unknown } | undefined {
+function payloadClaims(jwt: string): { exp: unknown; sub: unknown; binary: string } | undefined {
   const binary = payloadBinary(jwt);
   if (binary === undefined) return undefined;
   const payload = parseObject(binary);
-  if (payload === undefined) return undefined;
-  const { exp, sub } = payload;
-  if (typeof sub === 'string' && NON_ASCII.test(sub)) {
-    const text = parseObject(utf8Text(binary));
-    return text === undefined ? undefined : { exp: text.exp, sub: text.sub };
-  }
-  return { exp, sub };
+  return payload === undefined ? undefined : { exp: payload.exp, sub: payload.sub, binary };
+}
+
+/** A payload's `sub` as its UTF-8 text has it (payloadClaims's `sub` is its bytes). */
+function subText(claims: { sub: unknown; binary: string }): unknown {
+  return typeof claims.sub === 'string' && NON_ASCII.test(claims.sub) ? parseObject(utf8Text(claims.binary))?.sub : claims.sub;
 }
 
 const WHITESPACE = /\s/;
@@ -200,10 +199,11 @@ export function parseCookie(input: string): ParseResult {
     exp = payload.exp;
   }
   let userId: string | undefined;
+  const sub = prefix && prefix.startsWith('user_') ? undefined : subText(payload);
   if (prefix && prefix.startsWith('user_')) userId = prefix;
-  else if (typeof payload.sub === 'string') {
-    const bar = payload.sub.lastIndexOf('|');
-    userId = bar >= 0 ? payload.sub.slice(bar + 1) : payload.sub;
+  else if (typeof sub === 'string') {
+    const bar = sub.lastIndexOf('|');
+    userId = bar >= 0 ? sub.slice(bar + 1) : sub;
     if (userId === '') userId = undefined;
   }
   if (!userId && prefix) userId = prefix;
