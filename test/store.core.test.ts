@@ -211,3 +211,44 @@ describe('which backends keep labels', () => {
     expect(keeps).toEqual({ file: false, proxy: false, 'token-file': true, 'token-api': true });
   });
 });
+
+describe('planMerge with the harvest’s index of the candidates (issue 12 #4)', () => {
+  it('plans exactly as without it, whatever the store, the candidates and the mode', async () => {
+    const { IdentityMap } = await import('../src/core/identity.js');
+    const { dedupeByIdentity } = await import('../src/core/extract.js');
+    const pool = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? makeCookie('decoded') : makeCookie('encoded')));
+    const expired = [expiredCookie(), expiredCookie()];
+    const junk = ['not a cookie at all', 'user_01X%3A%3Aeyfoo.bar.baz'];
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const pick = (n: number) => Array.from({ length: n }, () => pool[rnd(pool.length)]!);
+    for (let round = 0; round < 60; round++) {
+      const keys: KeyMap = { 'sk-a': dedupeByIdentity(pick(5)), 'sk-b': dedupeByIdentity(pick(3)), 'sk-c': [] };
+      const invalid = pick(4);
+      // Candidates as a harvest gives them: distinct by identity, some stored, listed, expired or junk.
+      const candidates = dedupeByIdentity([...pick(12), ...expired.slice(0, rnd(3)), ...junk.slice(0, rnd(3)), makeCookie('jwt')]);
+      const index = new IdentityMap<null>();
+      for (const c of candidates) index.indexOrAdd(cookieIdentity(c), null);
+      for (const mode of ['append', 'replace'] as const) {
+        for (const [targets, share] of [[['sk-a'], false], [['sk-a', 'sk-b', 'sk-new'], false], [['sk-b', 'sk-c'], true]] as const) {
+          const input = { keys, invalid, candidates, targets: [...targets], mode, share, nowSec: NOW };
+          const plain = planMerge(input);
+          expect(planMerge({ ...input, candidateIndex: index }), `round ${round} ${mode} ${targets.join(',')}`).toEqual(plain);
+        }
+      }
+    }
+  });
+
+  it('an index that is not the candidates’ is not used', async () => {
+    const { IdentityMap } = await import('../src/core/identity.js');
+    const [a, b, c] = [makeCookie(), makeCookie(), makeCookie()];
+    const input = { keys: { 'sk-a': [a] }, invalid: [], candidates: [a, b, c], targets: ['sk-a'], mode: 'append' as const, share: false, nowSec: NOW };
+    const plain = planMerge(input);
+    expect(plain.added).toBe(2);
+    const swapped = new IdentityMap<null>();
+    for (const x of [c, b, a]) swapped.indexOrAdd(cookieIdentity(x), null);
+    const short = new IdentityMap<null>();
+    short.indexOrAdd(cookieIdentity(a), null);
+    for (const candidateIndex of [swapped, short]) expect(planMerge({ ...input, candidateIndex })).toEqual(plain);
+  });
+});

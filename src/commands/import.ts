@@ -46,6 +46,7 @@ export const importCommand = (): Command =>
         ctx.pool,
         {
           candidates: harvest.cookies,
+          ...(harvest.index ? { candidateIndex: harvest.index } : {}),
           labels: harvest.labels,
           targets: (snapshot) => {
             const targets = opts.key.length ? opts.key : Object.keys(snapshot.keys);

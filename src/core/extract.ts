@@ -13,7 +13,7 @@ import { isAscii } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { OperationalError } from '../errors.js';
 import { cookieIdentity, normalizeCookieText, parseCookie } from './cookie.js';
-import { IdentityMap, IdentitySet } from './identity.js';
+import { IdentityMap, IdentitySet, type IdentityIndex } from './identity.js';
 
 /** Files whose content is scanned for cookies. */
 export function isCookieFile(name: string): boolean {
@@ -79,6 +79,8 @@ export interface Extraction {
    * by cookie identity: the token backends write it as the cookie's alias (SPEC §9.2).
    */
   labels: ReadonlyMap<string, string>;
+  /** Where each of `cookies` is by its identity (position i: cookies[i]). */
+  index: IdentityIndex;
 }
 
 const EMAIL = /^[^\s@,;"]+@[^\s@,;"]+\.[^\s@,;"]+$/;
@@ -473,7 +475,7 @@ export class CookieExtractor {
   }
 
   result(): Extraction {
-    return { cookies: this.#cookies, found: this.#found, labels: this.#labels };
+    return { cookies: this.#cookies, found: this.#found, labels: this.#labels, index: this.#seen };
   }
 }
 

@@ -21,6 +21,16 @@ function fingerprint(id: string): number {
   return h & 0x3fffffff;
 }
 
+/**
+ * Where each of a list of distinct identities is: position i for the list's i-th. What a harvest
+ * leaves behind (its deduplication index), so the merge plan need not index the candidates again.
+ */
+export interface IdentityIndex {
+  readonly size: number;
+  /** The position of `id`, or -1. */
+  indexOf(id: string): number;
+}
+
 /** An insertion-ordered map from cookie identity to a value (a ReadonlyMap to its consumers). */
 export class IdentityMap<V> implements ReadonlyMap<string, V> {
   /** Fingerprint → index into ids/values; several identities with one fingerprint → a Map. */

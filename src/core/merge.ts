@@ -3,7 +3,7 @@
  * what `replace` retires. Pure and linear in the number of cookies (sets, no scans).
  */
 import { cookieIdentity, emptyRejections, isExpired, parseCookie, type RefusalReason } from './cookie.js';
-import { IdentityMap, IdentitySet } from './identity.js';
+import { IdentityMap, IdentitySet, type IdentityIndex } from './identity.js';
 import { keyCookies, newKeyMap, type KeyMap } from './key-map.js';
 
 export type RefreshMode = 'append' | 'replace';
@@ -13,6 +13,12 @@ export interface MergeInput {
   invalid: string[];
   /** Candidate cookies, any form, possibly repeated. */
   candidates: Iterable<string>;
+  /**
+   * Where each candidate is by its identity, when they are already distinct (a harvest's index:
+   * position i is candidates[i]'s): the plan then does not index them again. One that does not
+   * match the candidates is not used.
+   */
+  candidateIndex?: IdentityIndex;
   /** Keys that receive cookies; created when absent from `keys`. */
   targets: string[];
   mode: RefreshMode;
@@ -51,8 +57,11 @@ type Screened = { accepted: string[]; rejected: Record<RefusalReason, number>; r
 
 /** What screening asks about a candidate's identity. */
 interface ScreenIndex {
-  /** Listed invalid, or a duplicate (stored, or accepted earlier in the batch), or neither. */
-  status(jwt: string): 'known-invalid' | 'duplicate' | undefined;
+  /**
+   * Listed invalid, or a duplicate (stored, or accepted earlier in the batch), or neither. `at`:
+   * the candidate's place in the list screened.
+   */
+  status(jwt: string, at: number): 'known-invalid' | 'duplicate' | undefined;
   /** The candidate with this identity (the one just asked about) was accepted. */
   accept(jwt: string): void;
 }
@@ -69,14 +78,16 @@ function screen(candidates: Iterable<string>, index: ScreenIndex, nowSec: number
     rejected[reason]++;
     refusals.push({ cookie, reason });
   };
+  let at = -1;
   for (const candidate of candidates) {
+    at++;
     const parsed = parseCookie(candidate);
     if (!parsed.ok) {
       refuse(candidate, 'malformed');
       continue;
     }
     const { jwt, raw } = parsed.cookie;
-    const status = index.status(jwt);
+    const status = index.status(jwt, at);
     if (status !== undefined) refuse(raw, status);
     else if (isExpired(parsed.cookie, nowSec)) refuse(raw, 'expired');
     else {
@@ -115,23 +126,49 @@ const ACCEPTED = 4;
  * The identities planMerge asks about (the candidates; in replace mode the targets' cookies too),
  * each with what is known of it. The store is scanned once and only looked up: nothing is kept per
  * stored cookie, so a whole store costs no set of its own, and a candidate costs one lookup.
+ *
+ * Given the candidates' own index (distinct candidates, position i the i-th's), it is used as it
+ * is, read only: positions below its size are its, the identities added later (`ask`, `mark`) get
+ * the positions after, in an index of this plan's own.
  */
 class Wanted {
-  readonly #flags = new IdentityMap<number>();
+  readonly #base: IdentityIndex | undefined;
+  readonly #baseSize: number;
+  readonly #own = new IdentityMap<true>();
+  /** What is known of the identity at each position. */
+  readonly #flags: number[] = [];
   /** The last identity asked about, and where it is (status and accept come in pairs). */
   #lastJwt: string | undefined;
   #lastAt = -1;
 
+  constructor(base?: IdentityIndex) {
+    this.#base = base;
+    this.#baseSize = base?.size ?? 0;
+    for (let i = 0; i < this.#baseSize; i++) this.#flags.push(0);
+  }
+
+  #find(id: string): number {
+    const at = this.#base === undefined ? -1 : this.#base.indexOf(id);
+    if (at >= 0 || this.#own.size === 0) return at;
+    const own = this.#own.indexOf(id);
+    return own < 0 ? -1 : this.#baseSize + own;
+  }
+
+  #add(id: string, flag: number): void {
+    this.#own.set(id, true);
+    this.#flags.push(flag);
+  }
+
   ask(ids: Iterable<string>): void {
-    for (const id of ids) this.#flags.setIfAbsent(id, 0);
+    for (const id of ids) if (this.#find(id) < 0) this.#add(id, 0);
   }
 
   /** Mark the wanted identities that occur in `lists`. */
   scan(lists: Iterable<readonly string[]>, flag: number): void {
     for (const list of lists) {
       for (const c of list) {
-        const at = this.#flags.indexOf(cookieIdentity(c));
-        if (at >= 0) this.#flags.setValueAt(at, this.#flags.valueAt(at) | flag);
+        const at = this.#find(cookieIdentity(c));
+        if (at >= 0) this.#flags[at]! |= flag;
       }
     }
   }
@@ -139,29 +176,47 @@ class Wanted {
   #at(jwt: string): number {
     if (jwt !== this.#lastJwt) {
       this.#lastJwt = jwt;
-      this.#lastAt = this.#flags.indexOf(jwt);
+      this.#lastAt = this.#find(jwt);
     }
     return this.#lastAt;
   }
 
   has(jwt: string, flag: number): boolean {
     const at = this.#at(jwt);
-    return at >= 0 && (this.#flags.valueAt(at) & flag) !== 0;
+    return at >= 0 && (this.#flags[at]! & flag) !== 0;
   }
 
   mark(jwt: string, flag: number): void {
     const at = this.#at(jwt);
-    if (at >= 0) this.#flags.setValueAt(at, this.#flags.valueAt(at) | flag);
+    if (at >= 0) this.#flags[at]! |= flag;
     else {
-      this.#flags.set(jwt, flag);
+      this.#add(jwt, flag);
       this.#lastJwt = undefined;
     }
   }
 
   readonly index: ScreenIndex = {
-    status: (jwt) => (this.has(jwt, LISTED_INVALID) ? 'known-invalid' : this.has(jwt, STORED | ACCEPTED) ? 'duplicate' : undefined),
+    status: (jwt, at) => {
+      // A candidate's place in the list is its place in the candidates' own index.
+      if (at < this.#baseSize) {
+        this.#lastJwt = jwt;
+        this.#lastAt = at;
+      }
+      return this.has(jwt, LISTED_INVALID) ? 'known-invalid' : this.has(jwt, STORED | ACCEPTED) ? 'duplicate' : undefined;
+    },
     accept: (jwt) => this.mark(jwt, ACCEPTED),
   };
+}
+
+/**
+ * The candidates' index when it is theirs: the same size, and the first, middle and last
+ * candidates where it says (a cheap check that it came with this list, not a proof).
+ */
+function ownIndex(candidates: readonly string[], index: IdentityIndex | undefined): IdentityIndex | undefined {
+  if (!index || index.size !== candidates.length) return undefined;
+  const n = candidates.length;
+  for (const i of n === 0 ? [] : [0, n >> 1, n - 1]) if (index.indexOf(cookieIdentity(candidates[i]!)) !== i) return undefined;
+  return index;
 }
 
 /**
@@ -180,8 +235,9 @@ export function planMerge(input: MergeInput): MergePlan {
   const candidates = Array.isArray(input.candidates) ? (input.candidates as string[]) : [...input.candidates];
   // What the store is asked about: the candidates, and in replace mode the targets' cookies (which
   // are retired unless already listed).
-  const wanted = new Wanted();
-  wanted.ask(candidates.map(cookieIdentity));
+  const given = ownIndex(candidates, input.candidateIndex);
+  const wanted = new Wanted(given);
+  if (!given) wanted.ask(candidates.map(cookieIdentity));
   if (mode === 'replace') for (const t of targets) wanted.ask((keys[t] ?? []).map(cookieIdentity));
   wanted.scan([invalid], LISTED_INVALID);
   wanted.scan(Object.values(keys), STORED);

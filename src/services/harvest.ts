@@ -4,7 +4,7 @@
  */
 import { open, readdir, lstat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { IdentityMap } from '../core/identity.js';
+import { IdentityMap, type IdentityIndex } from '../core/identity.js';
 import { CookieExtractor, CSV_LIMITS, CsvRefusedError, dedupeByIdentity, extractCookies, isCookieFile, type ExtractSource } from '../core/extract.js';
 import { UsageError } from '../errors.js';
 import { ArchiveRefusedError, MAX_UNPACKED_BYTES, openZip, type ArchiveLimits } from './archive.js';
@@ -24,6 +24,8 @@ export interface Harvest {
   files: string[];
   /** The account email beside a cookie, by identity (see Extraction.labels). */
   labels: ReadonlyMap<string, string>;
+  /** Where each of `cookies` is by its identity (see Extraction.index): for the merge plan. */
+  index?: IdentityIndex;
 }
 
 /**
@@ -40,8 +42,8 @@ export async function harvestZip(zip: Buffer, label: string, limits: ArchiveLimi
     if (await entries[i]!.inflatePieces((piece) => scan.write(piece))) scan.end();
     else extractor.add({ name: files[i]!, data: entries[i]!.inflate() });
   }
-  const { cookies, labels } = extractor.result();
-  return { cookies, files, labels };
+  const { cookies, labels, index } = extractor.result();
+  return { cookies, files, labels, index };
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {
@@ -128,10 +130,12 @@ export async function harvestPaths(
     for (const source of labelSources) for (const [id, email] of source) merged.set(id, email);
     labels = merged;
   }
+  // Each source is already deduplicated: only several need another pass (and then have no index).
+  const index = sources.length !== 1 ? undefined : zips.length === 1 ? zips[0]!.index : extraction.index;
   return {
-    // Each source is already deduplicated: only several need another pass.
     cookies: sources.length === 1 ? sources[0]! : dedupeByIdentity(sources.flat()),
     files: [...zips.flatMap((z) => z.files), ...files],
     labels,
+    ...(index ? { index } : {}),
   };
 }

@@ -3,12 +3,15 @@
  * under the store lock, re-reading the store at that moment, with the plan of src/core/merge.
  */
 import { maskSecret, type RefusalReason } from '../core/cookie.js';
+import type { IdentityIndex } from '../core/identity.js';
 import { planMerge, type KeyOutcome, type RefreshMode } from '../core/merge.js';
 import type { Pool, Snapshot } from '../store/pool.js';
 import { assertNewKeyName } from './pool.js';
 
 export interface MergeRequest {
   candidates: string[];
+  /** The candidates' index from the harvest that found them (see MergeInput.candidateIndex). */
+  candidateIndex?: IdentityIndex;
   /** Keys to fill; when a function, decided from the store as read under the lock. */
   targets: string[] | ((snapshot: Snapshot) => string[]);
   mode: RefreshMode;
@@ -36,7 +39,15 @@ export async function mergeIntoStore(store: Pool, req: MergeRequest, nowSec: num
     const targets = typeof req.targets === 'function' ? req.targets(snapshot) : req.targets;
     // A target the store lacks is created by the merge: the key-name rule applies to it.
     for (const t of targets) if (!Object.hasOwn(snapshot.keys, t)) assertNewKeyName(t);
-    const plan = planMerge({ ...snapshot, candidates: req.candidates, targets, mode: req.mode, share: req.share, nowSec });
+    const plan = planMerge({
+      ...snapshot,
+      candidates: req.candidates,
+      ...(req.candidateIndex ? { candidateIndex: req.candidateIndex } : {}),
+      targets,
+      mode: req.mode,
+      share: req.share,
+      nowSec,
+    });
     const result: MergeReport = {
       harvested: req.candidates.length,
       added: plan.added,

@@ -289,6 +289,7 @@ async function refreshPipeline(ctx: AppContext, opts: RefreshOptions, signal?: A
       ctx.pool,
       {
         candidates: harvest.cookies,
+        ...(harvest.index ? { candidateIndex: harvest.index } : {}),
         labels: harvest.labels,
         targets: (snapshot) => {
           const still = targets.map((t) => t.apiKey).filter((k) => named.has(k) || Object.hasOwn(snapshot.keys, k));
