@@ -1,24 +1,27 @@
 /**
  * The bundle the executables run (`npm run build`: tsc compiles src/ to dist/, then this bundles
- * tsc's output into dist/cookie-pool.js and dist/chunk-*.js).
+ * tsc's output into dist/cookie-pool.cjs and dist/chunk-*.cjs).
  *
  * Why (issue 12, P2: `status --json` within 2× of `node -e 0`; figures from `bench/startup.mjs`):
  * - Node 20 pays about 0.7 ms for every ES module it loads (resolve, read, compile, link), and
  *   `status` loaded 22 of ours. Everything the entry and `status` load at start-up goes into one
- *   chunk, the entry `dist/cookie-pool.js` itself; everything else keeps its own chunk behind the
+ *   chunk, the entry `dist/cookie-pool.cjs` itself; everything else keeps its own chunk behind the
  *   same dynamic `import()` as in the source, so octokit, inquirer, adm-zip and the rarely used
  *   commands load only when a run needs them.
+ * - The bundle is CommonJS (the source stays ES modules): an ES entry makes Node start its ES
+ *   loader, ~4 ms of a ~55 ms `status`; a CommonJS one does not. Packages that exist only as ES
+ *   modules (octokit, chalk) are loaded with `import()` in the source, which stays `import()`
+ *   here (`dynamicImportInCjs`); the others are required. The executables in bin/ are CommonJS
+ *   (bin/package.json) and require the entry.
  * - commander is bundled into that chunk too (seven CommonJS files resolved, read and compiled one
  *   by one otherwise). Its command module requires `node:child_process` at the top, only to spawn
  *   stand-alone executable subcommands, which cookie-pool does not have; that require would load
  *   child_process with net and stream behind it, so it gets a stand-in that loads the real module
  *   on first use.
- * - An ES import of a Node built-in makes Node build an ES facade of the whole module (for
- *   `node:fs` that loads the stream modules through its lazy getters); the chunks take built-ins
- *   through `createRequire` instead, which returns the module as it is.
  * Other packages stay external (loaded from node_modules at run time). tsc's own output stays in
  * dist/ beside the bundle (the merge benchmark and the source maps use it); chunks sit in dist/
- * itself, so `import.meta.url`-relative paths mean the same in both.
+ * itself, so `import.meta.url`-relative paths (rollup turns them into the chunk's own file URL)
+ * mean the same in both.
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -67,43 +70,6 @@ const lazyChildProcess = {
   },
 };
 
-/**
- * The chunks' imports of Node built-ins (the block of `import … from 'node:…'` lines rollup puts at
- * the top) become `createRequire` calls. The build fails if one is left in a form it does not know.
- */
-const requireBuiltins = {
-  name: 'require-builtins',
-  renderChunk(code, chunk) {
-    // Names of our own for the two bindings, unused in the chunk.
-    let req = '__nodeBuiltin';
-    while (code.includes(req)) req += '_';
-    const lines = code.split('\n');
-    const out = [];
-    let changed = false;
-    for (const line of lines) {
-      const named = /^import (?:([\w$]+), )?\{ ([^}]*) \} from '(node:[\w/]+)';$/.exec(line);
-      const only = /^import ([\w$]+) from '(node:[\w/]+)';$/.exec(line);
-      const bare = /^import '(node:[\w/]+)';$/.exec(line);
-      if (named) {
-        const [, def, names, mod] = named;
-        const binding = `{ ${names.replace(/ as /g, ': ')} }`;
-        out.push(def ? `const ${def} = ${req}('${mod}'); const ${binding} = ${def};` : `const ${binding} = ${req}('${mod}');`);
-      } else if (only) {
-        out.push(`const ${only[1]} = ${req}('${only[2]}');`);
-      } else if (!bare) {
-        out.push(line);
-        continue;
-      }
-      changed = true;
-    }
-    const result = out.join('\n');
-    const left = /^import[^;]*from '(node:[^']+)'/m.exec(result) ?? /^import \* as [^;]*'node:/m.exec(result);
-    if (left) this.error(`${chunk.fileName}: an import of a Node built-in the build does not rewrite: ${left[0]}`);
-    if (!changed) return null;
-    return { code: `import { createRequire as ${req}Require } from 'node:module';\nconst ${req} = ${req}Require(import.meta.url);\n${result}`, map: null };
-  },
-};
-
 export default {
   input: { 'cookie-pool': `${dist}cli.js` },
   // The entry is the start chunk itself (other chunks import from it), not a module that re-exports it.
@@ -114,20 +80,25 @@ export default {
     lazyChildProcess,
     nodeResolve({ resolveOnly: ['commander'] }),
     commonjs(),
-    requireBuiltins,
     {
-      // Chunk names follow the source, so a rename would leave the old chunk behind: remove strays.
+      // Chunk names follow the source, so a rename would leave the old chunk behind: remove strays
+      // (and the ES bundle of earlier builds: dist/cookie-pool.js, dist/chunk-*.js).
       name: 'remove-stale-chunks',
       writeBundle(_options, bundle) {
-        for (const f of readdirSync(dist)) if (f.startsWith('chunk-') && f.endsWith('.js') && !(f in bundle)) rmSync(dist + f);
+        for (const f of readdirSync(dist)) {
+          const stale = (f.startsWith('chunk-') && (f.endsWith('.js') || f.endsWith('.cjs')) && !(f in bundle)) || f === 'cookie-pool.js';
+          if (stale) rmSync(dist + f);
+        }
       },
     },
   ],
   output: {
     dir: dist,
-    format: 'es',
-    entryFileNames: '[name].js',
-    chunkFileNames: 'chunk-[name].js',
+    format: 'cjs',
+    entryFileNames: '[name].cjs',
+    chunkFileNames: 'chunk-[name].cjs',
+    // `import()` of a package stays `import()` (octokit and chalk are ES modules only).
+    dynamicImportInCjs: true,
     // A chunk need not repeat the imports of the chunks it imports (Node loads those anyway).
     hoistTransitiveImports: false,
     // The start-up modules, commander and its stand-in form the entry chunk itself.
@@ -135,7 +106,7 @@ export default {
       startSet(getModuleInfo).has(id) || COMMANDER.test(id) || id === LAZY_CHILD_PROCESS ? 'cookie-pool' : undefined,
   },
   onwarn(warning, warn) {
-    // A chunk that imports the start chunk which imports it back lazily is fine for ES modules.
+    // A chunk that requires the start chunk which loads it lazily is fine: the start chunk has run by then.
     if (warning.code === 'CIRCULAR_DEPENDENCY') return;
     warn(warning);
   },

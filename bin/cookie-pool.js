@@ -1,3 +1,4 @@
 #!/usr/bin/env -S node --
-import { main } from '../dist/cookie-pool.js';
-main(process.argv);
+'use strict';
+// CommonJS (bin/package.json), as the bundle it requires: Node then starts without its ES loader.
+require('../dist/cookie-pool.cjs').main(process.argv);

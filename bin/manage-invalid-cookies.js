@@ -1,4 +1,4 @@
 #!/usr/bin/env -S node --
-import { main } from '../dist/cookie-pool.js';
+'use strict';
 // The interactive menu; flags such as --data-dir still apply.
-main([process.argv[0], process.argv[1], 'manage', ...process.argv.slice(2)]);
+require('../dist/cookie-pool.cjs').main([process.argv[0], process.argv[1], 'manage', ...process.argv.slice(2)]);

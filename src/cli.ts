@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from './commander.js';
 import { CliError, EXIT } from './errors.js';
 import { stdColumns, writeStd } from './stdio.js';
+import { loadColours } from './ui/io.js';
 import { printableLines } from './ui/text.js';
 
 /**
@@ -85,6 +86,7 @@ function wantsJson(argv: string[]): boolean {
 export async function main(argv: string[]): Promise<void> {
   // Output goes through ../stdio.ts, where `cookie-pool ... | head` (a closed pipe) ends the run quietly.
   const args = argv.slice(2);
+  await loadColours();
   // `--version` before any command prints the version and stops: no command module need load.
   const name = commandName(args) ?? (args.some((a) => a === '-V' || a === '--version') ? null : undefined);
   const program = await buildProgram(name);

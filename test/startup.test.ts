@@ -1,9 +1,10 @@
 /**
  * What `status --json` loads at start-up (issue 12, P2: its time is measured by bench/startup.mjs,
  * never here). A run with stdout on a pipe, as cron and scripts have it, loads one module of ours
- * besides the executable (the start chunk the build makes) and none of the Node built-ins that a
- * careless import pulls in: sockets and streams (process.stdout on a pipe, an ES import of
- * node:fs), child_process (commander's executable subcommands), http, zlib, crypto.
+ * besides the executable (the start chunk the build makes), both CommonJS, so Node never starts its
+ * ES loader; and none of the Node built-ins that a careless import pulls in: sockets and streams
+ * (process.stdout on a pipe, an ES import of node:fs), child_process (commander's executable
+ * subcommands), http, zlib, crypto.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,10 +29,15 @@ writeFileSync(
   `import { register } from 'node:module';
 register(${JSON.stringify(pathToFileURL(join(hooks, 'loader.mjs')).href)});`,
 );
-// Reports, at exit, the built-ins the main thread loaded.
+// Reports, at exit, the built-ins the main thread loaded, the CommonJS modules it required, and
+// whether the ES loader ran (it loads its module jobs only then).
 writeFileSync(
   join(hooks, 'builtins.cjs'),
-  `process.on('exit', () => process._rawDebug('BUILTINS ' + process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(' ')));`,
+  `process.on('exit', () => {
+  process._rawDebug('BUILTINS ' + process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(' '));
+  process._rawDebug('REQUIRED ' + Object.keys(require.cache).join(' '));
+  process._rawDebug('ESM ' + process.moduleLoadList.includes('NativeModule internal/modules/esm/module_job'));
+});`,
 );
 
 describe('status --json at start-up', () => {
@@ -46,15 +52,22 @@ describe('status --json at start-up', () => {
           encoding: 'utf8',
           stdio: ['ignore', 'pipe', 'pipe'],
         });
+      // With the ES loader's hooks on (--import loads the entry through it): nothing of ours but the
+      // entry itself goes through the ES loader.
       const withHooks = status(['--import', pathToFileURL(join(hooks, 'watch.mjs')).href]);
       expect(withHooks.status, withHooks.stderr).toBe(0);
       expect(JSON.parse(withHooks.stdout).keys).toHaveLength(2);
       const root = pathToFileURL(ROOT).href;
-      const ours = [...withHooks.stderr.matchAll(/^MODULE (\S+)$/gm)].map((m) => m[1]!).filter((u) => u.startsWith(root));
-      expect(ours.map((u) => u.slice(root.length + 1))).toEqual(['bin/cookie-pool.js', 'dist/cookie-pool.js']);
+      const esm = [...withHooks.stderr.matchAll(/^MODULE (\S+)$/gm)].map((m) => m[1]!).filter((u) => u.startsWith(root));
+      expect(esm.map((u) => u.slice(root.length + 1))).toEqual(['bin/cookie-pool.js']);
 
       const plain = status(['--require', join(hooks, 'builtins.cjs')]);
       expect(plain.status, plain.stderr).toBe(0);
+      expect(JSON.parse(plain.stdout).keys).toHaveLength(2);
+      const required = (/^REQUIRED (.*)$/m.exec(plain.stderr)?.[1] ?? '').split(' ').filter((f) => f.startsWith(ROOT));
+      expect(required.map((f) => f.slice(ROOT.length + 1)).filter((f) => !f.startsWith('/tmp'))).toEqual(['bin/cookie-pool.js', 'dist/cookie-pool.cjs']);
+      // The ES loader never started (an ES entry or an ES import of ours would start it).
+      expect(/^ESM (\w+)$/m.exec(plain.stderr)?.[1]).toBe('false');
       const builtins = new Set(/^BUILTINS (.*)$/m.exec(plain.stderr)?.[1]?.split(' '));
       expect(builtins.size).toBeGreaterThan(10);
       for (const heavy of ['net', 'stream', 'internal/fs/streams', 'tty', 'child_process', 'http', 'https', 'zlib', 'crypto', 'readline']) {

@@ -10,8 +10,14 @@ import type { IOPort, StatusLine } from '../core/io-port.js';
 import { stdIsTTY, stdSink, streamSink, type TextSink } from '../stdio.js';
 import { printable, printableLines } from './text.js';
 
-// chalk loads only when this process has a terminal to colour: pipes, cron and --json start faster.
-const chalk = stdIsTTY(1) || stdIsTTY(2) ? await import('chalk') : undefined;
+// chalk loads only when this process has a terminal to colour (loadColours, which main awaits
+// first): pipes, cron and --json start faster. (Not a top-level await: the bundle is CommonJS.)
+let chalk: typeof import('chalk') | undefined;
+
+/** Load chalk when stdout or stderr is a terminal; before any IO is made (main awaits it first). */
+export async function loadColours(): Promise<void> {
+  if (chalk === undefined && (stdIsTTY(1) || stdIsTTY(2))) chalk = await import('chalk');
+}
 
 const COLOUR_MODELS = new Set(['rgb', 'hex', 'ansi256', 'bgRgb', 'bgHex', 'bgAnsi256']);
 

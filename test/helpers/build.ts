@@ -21,7 +21,7 @@ function newest(dir: string, ext: string): number {
 export function distIsStale(root = ROOT): boolean {
   let built: number;
   try {
-    built = statSync(join(root, 'dist', 'cookie-pool.js')).mtimeMs;
+    built = statSync(join(root, 'dist', 'cookie-pool.cjs')).mtimeMs;
   } catch {
     return true;
   }
