@@ -6,10 +6,13 @@
  * start-up, unzip, CSV parse, extraction, lock, read, validate, plan, serialise, backup, atomic
  * write).
  *
- * P1: wall time against the I/O floor measured right after it, in the same round, on the same
- * files: read + JSON.parse + JSON.stringify + write + fsync + rename of the final keys file (the one
- * file an append import must rewrite). Each round gives a ratio; the median ratio is the figure
- * (a shared machine moves both sides of one round together). Target: ratio ≤ 2.
+ * P1: wall time against the I/O floor of the same round: read + JSON.parse + JSON.stringify + write
+ * + fsync + rename of the final keys file (the one file an append import must rewrite), measured
+ * once right before the import (on the expected result, written by this script) and once right
+ * after it (on the file the import wrote), the round's floor being the mean of the two: on a shared
+ * machine a burst of load can fall on one floor measurement alone. Each round gives a ratio; the
+ * median ratio is the figure. Target: ratio ≤ 2. The file the import wrote must be byte for byte
+ * JSON.stringify(expected, null, 2), or the run stops.
  * P5: peak RSS of the child (process.resourceUsage().maxRSS, taken at exit by a preload module).
  * Target: ≤ 400 MiB (issue 12 #5).
  *
@@ -75,6 +78,10 @@ try {
   const keysText = JSON.stringify(keys, null, 2);
   const invalidText = JSON.stringify(Array.from({ length: N }, (_, i) => cookie('I', i)), null, 2);
   const fresh = Array.from({ length: N }, (_, i) => cookie('N', i));
+  // What the append import must write: the new cookies after sk-bench-0's own.
+  const expectedText = JSON.stringify({ ...keys, 'sk-bench-0': keys['sk-bench-0'].concat(fresh) }, null, 2);
+  const expectedFile = join(dir, 'expected.json');
+  writeFileSync(expectedFile, expectedText);
   const zipPath = join(dir, 'Account Info.zip');
   const zip = new AdmZip();
   zip.addFile('token_2026-01-01_00-00-00.csv', Buffer.from(fresh.map((c) => `${c}\r\n`).join('')));
@@ -93,16 +100,19 @@ try {
       mkdirSync(dataDir, { recursive: true });
       writeFileSync(keysFile, keysText);
       writeFileSync(invalidFile, invalidText);
+      const before = ioFloor(expectedFile, join(dir, 'expected.floor'));
       const res = await runImport(builds[b].bin, dir, dataDir, zipPath, join(dir, 'rss.txt'), preload);
       if (res.result.added !== N) throw new Error(`expected ${N} added, got ${JSON.stringify(res.result).slice(0, 200)}`);
-      const floor = ioFloor(keysFile);
+      const after = ioFloor(keysFile);
+      if (readFileSync(keysFile, 'latin1') !== expectedText) throw new Error(`${builds[b].name}: the keys file written is not JSON.stringify(expected, null, 2)`);
+      const floor = (before + after) / 2;
       const run = runs[b];
       run.walls.push(res.wall);
       run.floors.push(floor);
       run.ratios.push(res.wall / floor);
       run.rss.push(res.maxRssKb * 1024);
       console.log(
-        `round ${r + 1} ${builds.length > 1 ? `[${builds[b].name}] ` : ''}import ${res.wall.toFixed(0)} ms, floor ${floor.toFixed(0)} ms, ` +
+        `round ${r + 1} ${builds.length > 1 ? `[${builds[b].name}] ` : ''}import ${res.wall.toFixed(0)} ms, floor ${floor.toFixed(0)} ms (${before.toFixed(0)} before, ${after.toFixed(0)} after), ` +
           `ratio ${(res.wall / floor).toFixed(2)} (target ≤ ${RATIO_TARGET}), peak RSS ${mb(res.maxRssKb * 1024)} MiB (target ≤ ${mb(RSS_TARGET)} MiB); load ${load()}`,
       );
     }
