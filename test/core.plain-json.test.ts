@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isPlainAscii, parsePlainStringList, parsePlainStringListMap, readPlainList } from '../src/core/plain-json.js';
+import { isPlainAscii, readPlainList, readPlainMap } from '../src/core/plain-json.js';
+
+const parsePlainStringList = (text: string) => readPlainList(text)?.items;
+const parsePlainStringListMap = (text: string) => readPlainMap(text)?.map;
 import { parseInvalid, parseKeys, PLAIN_READ_MIN_CHARS, serializeChunks } from '../src/store/format.js';
 import { makeCookie } from './helpers/cookies.js';
 

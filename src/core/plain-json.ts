@@ -140,11 +140,6 @@ export function readPlainList(text: string, opts: PlainReadOptions = {}): PlainL
   return end >= 0 && skipSpace(text, end) === text.length ? out : undefined;
 }
 
-/** The strings of a plain JSON array, or undefined (then JSON.parse decides). */
-export function parsePlainStringList(text: string): string[] | undefined {
-  return readPlainList(text)?.items;
-}
-
 /** A map read, and the body of each list laid out as JSON.stringify(value, null, 2) lays it out. */
 export interface PlainMap {
   map: Record<string, string[]>;
@@ -152,14 +147,10 @@ export interface PlainMap {
 }
 
 /**
- * A plain JSON object of arrays of strings, or undefined (then JSON.parse decides). The object has
- * no prototype; a repeated key keeps its first place and its last value, as with JSON.parse.
+ * A plain JSON object of arrays of strings, or undefined (then JSON.parse decides), with the body
+ * of each list (by key). The object has no prototype; a repeated key keeps its first place and
+ * its last value, as with JSON.parse.
  */
-export function parsePlainStringListMap(text: string): Record<string, string[]> | undefined {
-  return readPlainMap(text)?.map;
-}
-
-/** See parsePlainStringListMap; with the bodies of the lists (by key). */
 export function readPlainMap(text: string, opts: PlainReadOptions = {}): PlainMap | undefined {
   if (!opts.plain && !PLAIN.test(text)) return undefined;
   let i = skipSpace(text, 0);

@@ -5,17 +5,21 @@
 import { open, readdir, lstat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { IdentityMap, type IdentityIndex } from '../core/identity.js';
-import { CookieExtractor, CSV_LIMITS, CsvRefusedError, dedupeByIdentity, extractCookies, isCookieFile, type ExtractSource } from '../core/extract.js';
+import {
+  CookieExtractor,
+  CSV_LIMITS,
+  CsvRefusedError,
+  dedupeByIdentity,
+  extractCookies,
+  isCookieFile,
+  type ExtractOptions,
+  type ExtractSource,
+} from '../core/extract.js';
 import { UsageError } from '../errors.js';
 import { ArchiveRefusedError, MAX_UNPACKED_BYTES, openZip, type ArchiveLimits } from './archive.js';
 
-export interface HarvestOptions {
-  /**
-   * Find the account e-mail beside each cookie (Harvest.labels). Default true; false when the
-   * store keeps no labels (Pool.keepsLabels): `labels` is then empty.
-   */
-  labels?: boolean;
-}
+/** `labels: false` for a store that keeps none (Pool.keepsLabels): see ExtractOptions. */
+export type HarvestOptions = ExtractOptions;
 
 export interface Harvest {
   /** Distinct candidate cookies (by identity). */
@@ -36,7 +40,7 @@ export async function harvestZip(zip: Buffer, label: string, limits: ArchiveLimi
   // A CSV/TXT entry larger than the CSV limit is refused before it is unpacked.
   const entries = await openZip(zip, { maxEntryBytes: CSV_LIMITS.maxFileBytes, ...limits, filter: isCookieFile, label });
   const files = entries.map((e) => `${label}!${e.name}`);
-  const extractor = new CookieExtractor({}, { labels: opts.labels ?? true });
+  const extractor = new CookieExtractor({}, opts);
   for (let i = 0; i < entries.length; i++) {
     const scan = extractor.open(files[i]!);
     if (await entries[i]!.inflatePieces((piece) => scan.write(piece))) scan.end();
@@ -119,7 +123,7 @@ export async function harvestPaths(
     }
   }
   // One extraction over everything so duplicates across files collapse by identity.
-  const extraction = extractCookies(texts, {}, { labels: opts.labels ?? true });
+  const extraction = extractCookies(texts, {}, opts);
   const direct = extraction.cookies;
   const sources = [...zips.map((z) => z.cookies), ...(texts.length ? [direct] : [])];
   const labelSources = [...zips.map((z) => z.labels), ...(texts.length ? [extraction.labels] : [])].filter((l) => l.size > 0);
